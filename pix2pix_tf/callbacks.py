@@ -1,0 +1,168 @@
+"""Keras callbacks of a pix2pix run: image snapshots, checkpoints, step limit, timing."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .data import to_uint8
+
+
+def image_grid(inputs, outputs, targets) -> np.ndarray:
+    """Rows of input | output | target as one uint8 (rows*S, 3*S, 3) image.
+
+    Single-channel images are repeated to RGB so all three columns line up.
+    """
+    def rgb(t):
+        t = to_uint8(t)
+        return tf.repeat(t, 3, axis=-1) if t.shape[-1] == 1 else t
+
+    rows = [tf.concat([rgb(a), rgb(b), rgb(c)], axis=1)
+            for a, b, c in zip(inputs, outputs, targets)]  # each (S, 3S, 3)
+    return tf.concat(rows, axis=0).numpy()
+
+
+def save_png(array: np.ndarray, path: str | Path) -> Path:
+    """Write a uint8 HxWxC array as PNG (written to a temp name, then renamed)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(tf.io.encode_png(array).numpy())
+    tmp.replace(path)
+    return path
+
+
+class ImageSnapshot(keras.callbacks.Callback):
+    """At the end of every epoch, translate a fixed batch and save input | output | target.
+
+    Writes ``out_dir/epoch_{epoch:04d}.png`` and, if ``log_dir`` is given, a TensorBoard image.
+
+    Args:
+        inputs, targets: a fixed batch (N, S, S, C) in [-1, 1].
+        out_dir: folder for the PNG grids.
+        log_dir: TensorBoard folder (its ``images`` sub-folder is used), or None.
+    """
+
+    def __init__(self, inputs, targets, out_dir, log_dir=None):
+        super().__init__()
+        self.inputs, self.targets = inputs, targets
+        self.out_dir = Path(out_dir)
+        self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "images")) if log_dir else None
+        self.last_path: Path | None = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        outputs = self.model.generator(self.inputs, training=False)
+        grid = image_grid(self.inputs, outputs, self.targets)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.last_path = save_png(grid, self.out_dir / f"epoch_{epoch + 1:04d}.png")
+        if self.writer is not None:
+            with self.writer.as_default():
+                tf.summary.image("input | output | target", grid[None], step=self.model.step)
+            self.writer.flush()
+
+
+class CheckpointEvery(keras.callbacks.Callback):
+    """Save a tf.train.CheckpointManager every ``every_steps`` steps and at each epoch end."""
+
+    def __init__(self, manager: tf.train.CheckpointManager, every_steps: int | None = None):
+        super().__init__()
+        self.manager, self.every_steps = manager, every_steps
+        self.last_saved_step: int | None = None
+
+    def save(self, model=None) -> None:
+        """Save now, unless this step is already saved."""
+        step = (model or self.model).step
+        if step != self.last_saved_step:
+            self.manager.save(checkpoint_number=step)
+            self.last_saved_step = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every_steps and self.model.step % self.every_steps == 0:
+            self.save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.save()
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """Stop training once the model has done ``total_steps`` generator updates."""
+
+    def __init__(self, total_steps: int):
+        super().__init__()
+        self.total_steps = total_steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.model.step >= self.total_steps:
+            self.model.stop_training = True
+
+
+class Throughput(keras.callbacks.Callback):
+    """Wall time of the run and the time spent in train steps.
+
+    Step time is summed between batch begin and end, so epoch-end work (validation,
+    snapshots, checkpoints) does not count; the first step (tracing) is excluded.
+    """
+
+    def __init__(self, batch_size: int):
+        super().__init__()
+        self.batch_size = batch_size
+        self.t_start = self._t_batch = None
+        self.step_seconds, self.timed_steps, self.batches = 0.0, 0, 0
+
+    def on_train_begin(self, logs=None):
+        self.t_start = time.perf_counter()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._t_batch = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+        if self.batches > 1:
+            self.step_seconds += time.perf_counter() - self._t_batch
+            self.timed_steps += 1
+
+    @property
+    def wall_seconds(self) -> float:
+        return time.perf_counter() - self.t_start
+
+    @property
+    def seconds_per_step(self) -> float | None:
+        return self.step_seconds / self.timed_steps if self.timed_steps else None
+
+    @property
+    def images_per_second(self) -> float | None:
+        sps = self.seconds_per_step
+        return self.batch_size / sps if sps else None
+
+
+class ScalarLogger(keras.callbacks.Callback):
+    """TensorBoard scalars against the global step (so a resumed run continues its curves).
+
+    Training losses every ``every_steps`` steps into ``log_dir/train``; validation metrics
+    at each epoch end into ``log_dir/validation``.
+    """
+
+    def __init__(self, log_dir, every_steps: int = 10):
+        super().__init__()
+        self.every_steps = max(1, every_steps)
+        self.train_writer = tf.summary.create_file_writer(str(Path(log_dir) / "train"))
+        self.val_writer = tf.summary.create_file_writer(str(Path(log_dir) / "validation"))
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self.model.step
+        if logs and step % self.every_steps == 0:
+            with self.train_writer.as_default():
+                for name, value in logs.items():
+                    tf.summary.scalar(name, value, step=step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = self.model.step
+        with self.val_writer.as_default():
+            for name, value in (logs or {}).items():
+                if name.startswith("val_"):
+                    tf.summary.scalar(name[4:], value, step=step)
+        self.train_writer.flush()
+        self.val_writer.flush()

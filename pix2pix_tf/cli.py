@@ -1,0 +1,155 @@
+"""The ``pix2pix-tf`` command line: thin subcommands over the library.
+
+    pix2pix-tf train --data DIR [--out RUN] [--steps N | --epochs N] [--image-size 256] ...
+    pix2pix-tf predict --model SAVEDMODEL_OR_RUN --input FILE_OR_DIR --out DIR [--aligned]
+    pix2pix-tf make-sample --out DIR [--train 40] [--test 10] [--size 256] [--seed 0]
+
+Every config field is also a ``train`` flag (``--lambda-l1 10``, ``--no-random-mirror``).
+Errors in what the user typed or pointed at print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import typing
+
+from .config import Pix2PixConfig, Pix2PixError, default_load_size
+from . import config as config_module
+
+_CHOICES = {
+    "direction": config_module.DIRECTIONS, "norm": config_module.NORMS,
+    "gan_mode": config_module.GAN_MODES, "gan_update": config_module.GAN_UPDATES,
+    "inference_mode": config_module.INFERENCE_MODES, "resize_method": config_module.RESIZE_METHODS,
+    "lr_policy": config_module.LR_POLICIES,
+}
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model and data settings (default: the paper's)")
+    hints = typing.get_type_hints(Pix2PixConfig)
+    for field in dataclasses.fields(Pix2PixConfig):
+        flag = "--" + field.name.replace("_", "-")
+        kind = hints[field.name]
+        if kind is bool:
+            group.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction, default=None)
+            continue
+        base = int if kind in (int, int | None) else float if kind is float else str
+        if field.name in ("image_size", "load_size", "batch_size", "ngf", "ndf", "learning_rate",
+                          "input_channels", "output_channels", "unet_depth"):
+            base = _positive(base)
+        group.add_argument(flag, dest=field.name, type=base, default=None,
+                           choices=_CHOICES.get(field.name), metavar=None if field.name in _CHOICES
+                           else field.name.upper(), help=f"default: {field.default}")
+
+
+def _config_from_args(args) -> Pix2PixConfig:
+    base = Pix2PixConfig.load(args.config) if args.config else Pix2PixConfig()
+    changes = {f.name: getattr(args, f.name) for f in dataclasses.fields(Pix2PixConfig)
+               if getattr(args, f.name) is not None}
+    if "image_size" in changes and "load_size" not in changes:
+        changes["load_size"] = default_load_size(changes["image_size"])
+    return base.replace(**changes)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    parser = argparse.ArgumentParser(prog="pix2pix-tf", description="Pix2Pix in Keras 3 / TensorFlow.")
+    parser.add_argument("--version", action="version", version=f"pix2pix-tf {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train on an aligned A|B dataset and export a SavedModel")
+    p.add_argument("--data", required=True, help="folder with train/ and test/ (or val/) of A|B images")
+    p.add_argument("--out", default="runs/pix2pix", help="run folder (default: runs/pix2pix)")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=_positive(int), help="total generator updates")
+    length.add_argument("--epochs", type=_positive(int), help="passes over train/ (default 200)")
+    p.add_argument("--steps-per-epoch", type=_positive(int), help="default: images / batch size")
+    p.add_argument("--checkpoint-every", type=_positive(int), help="also checkpoint every N steps")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--overwrite", action="store_true", help="start again in an existing --out")
+    p.add_argument("--xla", action="store_true", help="compile the train step with XLA")
+    p.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
+    p.add_argument("--config", help="a config.json to start from (flags override it)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_config_flags(p)
+
+    p = sub.add_parser("predict", help="translate images with an exported SavedModel")
+    p.add_argument("--model", required=True, help="SavedModel folder or run folder")
+    p.add_argument("--input", required=True, help="an image or a folder of images (any size)")
+    p.add_argument("--out", required=True, help="output folder (PNG, same file names)")
+    p.add_argument("--aligned", action="store_true", help="inputs are A|B files: use the input half")
+    p.add_argument("--side-by-side", action="store_true", help="write input | output")
+
+    p = sub.add_parser("make-sample", help="write the synthetic facades dataset")
+    p.add_argument("--out", default="data/facades_synthetic", help="output folder")
+    p.add_argument("--train", type=_positive(int), default=40, help="training pairs (default 40)")
+    p.add_argument("--test", type=int, default=10, help="test pairs (default 10)")
+    p.add_argument("--size", type=_positive(int), default=256, help="image size (default 256)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    return parser
+
+
+def _run(args) -> int:
+    if args.command == "train":
+        from .train import train
+        if args.resume and (args.config or any(getattr(args, f.name) is not None
+                                               for f in dataclasses.fields(Pix2PixConfig))):
+            raise Pix2PixError("--resume uses the run's config.json; do not pass config flags with it")
+        config = None if args.resume else _config_from_args(args)
+        summary = train(config, args.data, args.out, steps=args.steps, epochs=args.epochs,
+                        resume=args.resume, overwrite=args.overwrite,
+                        steps_per_epoch=args.steps_per_epoch, checkpoint_every=args.checkpoint_every,
+                        export=not args.no_export, jit_compile=args.xla,
+                        verbose=0 if args.quiet else "auto")
+        print(json.dumps({k: summary[k] for k in ("steps", "wall_seconds", "seconds_per_step",
+                                                  "test", "saved_model")}, indent=2))
+        print(f"run written to {args.out}")
+    elif args.command == "predict":
+        from .predict import predict_files
+        result = predict_files(args.model, args.input, args.out, aligned=args.aligned,
+                               side_by_side=args.side_by_side)
+        for path, reason in result["skipped"].items():
+            print(f"skipped: {reason}", file=sys.stderr)
+        print(f"wrote {len(result['written'])} image(s) to {args.out}; skipped {len(result['skipped'])}")
+        if not result["written"]:
+            return 1
+    elif args.command == "make-sample":
+        from .datasets.synthetic import write_sample
+        info = write_sample(args.out, n_train=args.train, n_test=args.test, size=args.size, seed=args.seed)
+        print(json.dumps(info))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ info logs
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except Pix2PixError as e:
+        print(f"pix2pix-tf {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the last checkpoint is kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

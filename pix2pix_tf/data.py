@@ -1,0 +1,227 @@
+"""Aligned A|B image files -> tf.data pipelines (paper appendix 6.2).
+
+The standard pix2pix datasets store each training pair as ONE image: A on the left
+half, B on the right half. A dataset folder holds one sub-folder per split::
+
+    DATA_DIR/train/*.jpg|*.jpeg|*.png
+    DATA_DIR/test/...      (or val/)
+
+Training images get the paper's random jitter: both halves are resized to
+``load_size`` (286), the SAME random ``image_size`` (256) crop is taken from both and
+both are mirrored together with p=0.5. Test images are only resized. Pixels are scaled
+to [-1, 1] to match the generator's tanh.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import tensorflow as tf
+
+from .config import Pix2PixConfig, Pix2PixError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+TEST_SPLITS = ("test", "val")  # first that exists is used for evaluation
+
+
+class DataError(Pix2PixError):
+    """A data folder or image file cannot be used; the message names it and says why."""
+
+
+# ----------------------------------------------------------------------------- files
+def list_images(folder: str | Path) -> list[Path]:
+    """Sorted image files (.jpg/.jpeg/.png, any case) directly inside ``folder``.
+
+    Raises:
+        DataError: the folder is missing, not a folder, or holds no images.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise DataError(f"{folder}: folder not found")
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder")
+    files = sorted(p for p in folder.iterdir()
+                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        others = sum(1 for p in folder.iterdir())
+        what = f"{others} entries but no .jpg/.jpeg/.png images" if others else "empty"
+        raise DataError(f"{folder}: {what}")
+    return files
+
+
+def split_dir(data_dir: str | Path, split: str) -> Path:
+    """The folder of one split, with a clear error when the layout is wrong."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataError(f"{data_dir}: data folder not found" if not data_dir.exists()
+                        else f"{data_dir}: not a folder")
+    folder = data_dir / split
+    if not folder.is_dir():
+        present = sorted(p.name for p in data_dir.iterdir() if p.is_dir())
+        raise DataError(f"{data_dir}: no '{split}/' split folder (found: "
+                        f"{', '.join(present) if present else 'no sub-folders'}); expected "
+                        f"{data_dir}/{split}/*.jpg with A|B images side by side")
+    return folder
+
+
+def find_test_split(data_dir: str | Path) -> str | None:
+    """'test' if present, else 'val', else None."""
+    for split in TEST_SPLITS:
+        if (Path(data_dir) / split).is_dir():
+            return split
+    return None
+
+
+def check_image(path: str | Path) -> tuple[int, int, int]:
+    """Decode one aligned image fully and check it; return (height, width, channels).
+
+    Raises:
+        DataError: naming the file: empty, not an image, truncated/corrupt, odd width or
+            an unsupported channel count.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    if not data:
+        raise DataError(f"{path}: empty file (0 bytes)")
+    try:
+        img = tf.io.decode_image(data, expand_animations=False)
+    except (tf.errors.InvalidArgumentError, tf.errors.DataLossError) as e:
+        reason = e.message.splitlines()[0] if e.message else type(e).__name__
+        raise DataError(f"{path}: not a readable JPEG/PNG image ({reason})") from None
+    h, w, c = (int(v) for v in img.shape)
+    if c not in (1, 2, 3, 4):
+        raise DataError(f"{path}: unsupported number of channels {c}")
+    if w % 2:
+        raise DataError(f"{path}: width {w} is odd; an aligned A|B image has A and B side by "
+                        "side, each half the width")
+    if w < 4 or h < 2:
+        raise DataError(f"{path}: image of {w}x{h} is too small to hold an A|B pair")
+    return h, w, c
+
+
+def check_images(files: list[Path], workers: int = 8) -> None:
+    """Decode every file up front so a bad one stops the run before training starts."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(check_image, files))
+
+
+# --------------------------------------------------------------------------- tensors
+def decode_pair(image_bytes: tf.Tensor, config: Pix2PixConfig) -> tuple[tf.Tensor, tf.Tensor]:
+    """Decode aligned A|B bytes and return (input, target) as float32 in [0, 255].
+
+    Grayscale and RGBA files are converted to RGB; with 1-channel configs the halves are
+    then converted to grayscale. ``direction`` decides which half is the input.
+    """
+    img = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)  # (H, W, 3) uint8
+    img = tf.cast(img, tf.float32)
+    half = tf.shape(img)[1] // 2
+    a, b = img[:, :half], img[:, half:2 * half]  # (H, W/2, 3) each
+    if config.direction == "BtoA":
+        a, b = b, a
+    if config.input_channels == 1:
+        a = tf.image.rgb_to_grayscale(a)
+    if config.output_channels == 1:
+        b = tf.image.rgb_to_grayscale(b)
+    return a, b
+
+
+def _resize(x: tf.Tensor, size: int, method: str) -> tf.Tensor:
+    y = tf.image.resize(x, (size, size), method=method, antialias=method != "nearest")
+    return tf.clip_by_value(y, 0.0, 255.0)  # bicubic overshoots
+
+
+def random_jitter(inp: tf.Tensor, tar: tf.Tensor, config: Pix2PixConfig,
+                  seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Resize both to load_size, take the same random crop of both and mirror both.
+
+    Args:
+        inp, tar: (H, W, C) float images.
+        seed: int32/int64 tensor of shape (2,) for the stateless random ops.
+
+    Returns:
+        (image_size, image_size, C) crops of ``inp`` and ``tar``, jittered identically.
+
+    Reference: Isola et al. 2017, appendix 6.2 ("random jitter ... resizing the 256x256
+    input images to 286x286 and then randomly cropping back to size 256x256").
+    """
+    s, cin = config.image_size, config.input_channels
+    stacked = tf.concat([_resize(inp, config.load_size, config.resize_method),
+                         _resize(tar, config.load_size, config.resize_method)], axis=-1)
+    stacked = tf.image.stateless_random_crop(
+        stacked, (s, s, cin + config.output_channels), seed=seed)  # same crop for A and B
+    if config.random_mirror:
+        stacked = tf.image.stateless_random_flip_left_right(stacked, seed=seed + 1)
+    return stacked[..., :cin], stacked[..., cin:]
+
+
+def normalize(x: tf.Tensor) -> tf.Tensor:
+    """[0, 255] -> [-1, 1]."""
+    return x / 127.5 - 1.0
+
+
+def to_uint8(x: tf.Tensor) -> tf.Tensor:
+    """[-1, 1] -> uint8 [0, 255], rounded."""
+    return tf.cast(tf.round(tf.clip_by_value((tf.cast(x, tf.float32) + 1.0) * 127.5, 0, 255)), tf.uint8)
+
+
+def load_train_example(path: tf.Tensor, seed: tf.Tensor, config: Pix2PixConfig):
+    """File path -> jittered, normalized (input, target)."""
+    a, b = decode_pair(tf.io.read_file(path), config)
+    a, b = random_jitter(a, b, config, seed)
+    return normalize(a), normalize(b)
+
+
+def load_test_example(path: tf.Tensor, config: Pix2PixConfig):
+    """File path -> resized, normalized (input, target)."""
+    a, b = decode_pair(tf.io.read_file(path), config)
+    s = config.image_size
+    return (normalize(tf.ensure_shape(_resize(a, s, config.resize_method), (s, s, config.input_channels))),
+            normalize(tf.ensure_shape(_resize(b, s, config.resize_method), (s, s, config.output_channels))))
+
+
+# -------------------------------------------------------------------------- datasets
+def make_dataset(data_dir: str | Path, split: str, config: Pix2PixConfig, training: bool | None = None,
+                 batch_size: int | None = None, check: bool = True) -> tuple[tf.data.Dataset, int]:
+    """Build the tf.data pipeline of one split.
+
+    Args:
+        data_dir: folder holding ``split/`` with aligned A|B images.
+        split: "train", "test" or "val".
+        config: sizes, channels, direction, jitter and seed.
+        training: jitter, shuffle and repeat forever (default: ``split == "train"``).
+        batch_size: defaults to ``config.batch_size`` for training, 1 for evaluation.
+        check: decode every file up front and raise :class:`DataError` on the first bad one.
+
+    Returns:
+        (dataset of (input, target) float32 batches in [-1, 1], number of files).
+
+    Example:
+        >>> ds, n = make_dataset("data/facades_synthetic", "train", Pix2PixConfig(image_size=64, load_size=72))
+    """
+    training = split == "train" if training is None else training
+    files = list_images(split_dir(data_dir, split))
+    if check:
+        check_images(files)
+    paths = tf.data.Dataset.from_tensor_slices([str(p) for p in files])
+    autotune = tf.data.AUTOTUNE
+    if training:
+        batch_size = batch_size or config.batch_size
+        if len(files) < batch_size:
+            raise DataError(f"{data_dir}/{split}: {len(files)} images, fewer than batch_size={batch_size}")
+        ds = paths.shuffle(len(files), seed=config.seed, reshuffle_each_iteration=True).repeat()
+        ds = ds.enumerate()  # the element index seeds its jitter: fresh crops every epoch
+        ds = ds.map(lambda i, p: load_train_example(p, tf.stack([tf.cast(config.seed, tf.int64), i]), config),
+                    num_parallel_calls=autotune)
+        ds = ds.batch(batch_size, drop_remainder=True)
+    else:
+        ds = paths.map(lambda p: load_test_example(p, config), num_parallel_calls=autotune)
+        ds = ds.batch(batch_size or 1)
+    return ds.prefetch(autotune), len(files)
+
+
+def load_pair_file(path: str | Path, config: Pix2PixConfig) -> tuple[tf.Tensor, tf.Tensor]:
+    """One aligned file as a test example (input, target), checked, in [-1, 1]."""
+    check_image(path)
+    return load_test_example(tf.constant(os.fspath(path)), config)

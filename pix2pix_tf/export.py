@@ -1,0 +1,106 @@
+"""Export the generator as a self-describing SavedModel that needs only TensorFlow to serve.
+
+Signatures:
+    serving_default   images float32 (batch, S, S, C_in) in [-1, 1] -> "output" float32 in [-1, 1]
+    translate_uint8   images uint8 (batch, H, W, C_in), any H and W -> "output" uint8 (batch, H, W, C_out)
+    config            () -> "config" string: the run's Pix2PixConfig as JSON
+
+The config is also written to ``assets.extra/pix2pix_config.json`` beside the model.
+
+Example:
+    >>> export_saved_model(generator, config, "runs/demo/saved_model")
+    >>> m = tf.saved_model.load("runs/demo/saved_model")
+    >>> m.signatures["translate_uint8"](images=tf.zeros((1, 300, 200, 3), tf.uint8))["output"].shape
+    TensorShape([1, 300, 200, 3])
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from .blocks import set_inference_mode
+from .config import Pix2PixConfig
+
+CONFIG_ASSET = "pix2pix_config.json"
+
+
+class GeneratorModule(tf.Module):
+    """A tf.Module wrapping the generator with the serving signatures."""
+
+    def __init__(self, generator: keras.Model, config: Pix2PixConfig, inference_mode: str):
+        super().__init__(name="pix2pix_generator")
+        self.generator = generator
+        info = {**config.to_dict(), "inference_mode": inference_mode}
+        self._config_json = json.dumps(info, sort_keys=True)
+        s, cin = config.image_size, config.input_channels
+        self.serving_default = tf.function(
+            self._serve, input_signature=[tf.TensorSpec([None, s, s, cin], tf.float32, name="images")])
+        self.translate_uint8 = tf.function(
+            self._translate_uint8,
+            input_signature=[tf.TensorSpec([None, None, None, cin], tf.uint8, name="images")])
+        self.config = tf.function(self._config, input_signature=[])
+
+    def _serve(self, images):
+        return {"output": self.generator(images, training=False)}
+
+    def _translate_uint8(self, images):
+        size = tf.shape(images)[1:3]
+        s = self.generator.input_shape[1]
+        x = tf.image.resize(tf.cast(images, tf.float32), (s, s), method="bicubic", antialias=True)
+        x = tf.clip_by_value(x, 0.0, 255.0) / 127.5 - 1.0  # (batch, S, S, C_in) in [-1, 1]
+        y = self.generator(x, training=False)
+        y = tf.image.resize((y + 1.0) * 127.5, size, method="bicubic", antialias=True)
+        return {"output": tf.cast(tf.round(tf.clip_by_value(y, 0.0, 255.0)), tf.uint8)}
+
+    def _config(self):
+        return {"config": tf.constant(self._config_json)}
+
+
+def export_saved_model(generator: keras.Model, config: Pix2PixConfig, path: str | Path,
+                       inference_mode: str | None = None) -> Path:
+    """Write the generator as a SavedModel at ``path`` (replaced atomically if it exists).
+
+    Args:
+        generator: the trained generator.
+        config: the run's config (travels with the model).
+        path: output folder.
+        inference_mode: "deterministic", "paper" or "moving_average"; default config.inference_mode.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    mode = inference_mode or config.inference_mode
+    set_inference_mode(generator, mode)
+    try:
+        module = GeneratorModule(generator, config, mode)
+        tmp = path.with_name(path.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tf.saved_model.save(module, str(tmp), signatures={
+            "serving_default": module.serving_default,
+            "translate_uint8": module.translate_uint8,
+            "config": module.config,
+        })
+        (tmp / "assets.extra").mkdir(exist_ok=True)
+        (tmp / "assets.extra" / CONFIG_ASSET).write_text(module._config_json + "\n")
+        if path.exists():
+            old = path.with_name(path.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            path.rename(old)
+            tmp.rename(path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(path)
+    finally:
+        set_inference_mode(generator, config.inference_mode)
+    return path
+
+
+def load_exported_config(model) -> dict:
+    """The config dict carried by a loaded SavedModel (from its ``config`` signature)."""
+    return json.loads(model.signatures["config"]()["config"].numpy().decode())

@@ -1,0 +1,133 @@
+import json
+import shutil
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pix2pix_tf.blocks import set_inference_mode
+from pix2pix_tf.model import Pix2Pix
+from pix2pix_tf.train import RunDirError, load_run, train
+
+
+def _overfit(config, steps=60):
+    """Train on one fixed batch; return (model, history, L1 before, L1 after)."""
+    keras.utils.set_random_seed(0)
+    model = Pix2Pix.from_config_object(config)
+    model.compile()
+    x = tf.random.uniform((1, 64, 64, 3), -1, 1, seed=1)
+    y = -x  # a per-pixel mapping the U-Net can learn quickly
+
+    def l1():
+        return float(tf.reduce_mean(tf.abs(model.generator(x, training=True) - y)))
+
+    before = l1()
+    ds = tf.data.Dataset.from_tensors((x, y)).repeat()
+    hist = model.fit(ds, steps_per_epoch=steps // 2, epochs=2, verbose=0).history
+    return model, hist, before, l1()
+
+
+def test_a_few_steps_on_one_batch_reduce_l1(tiny_config):
+    model, hist, before, after = _overfit(tiny_config.replace(learning_rate=2e-3))
+    assert after < 0.6 * before, (before, after)
+    assert hist["g_l1"][1] < hist["g_l1"][0]
+    assert set(hist) == {"d_loss", "d_real", "d_fake", "g_gan", "g_l1", "g_total"}
+    assert model.step == 60
+    # d_loss is the halved sum; g_total = g_gan + 100 * g_l1 (per step, so also as means)
+    np.testing.assert_allclose(hist["d_loss"][1], 0.5 * (hist["d_real"][1] + hist["d_fake"][1]), rtol=1e-4)
+    np.testing.assert_allclose(hist["g_total"][1], hist["g_gan"][1] + 100 * hist["g_l1"][1], rtol=1e-4)
+
+
+def test_alternating_update_also_learns(tiny_config):
+    model, _, before, after = _overfit(tiny_config.replace(learning_rate=2e-3, gan_update="alternating"))
+    assert after < 0.6 * before, (before, after)
+    assert int(model.d_optimizer.iterations) == int(model.g_optimizer.iterations) == 60
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """One short run shared by the tests below (module scope: trained once)."""
+    from conftest import make_pair, write_image
+    from pix2pix_tf.config import Pix2PixConfig
+
+    root = tmp_path_factory.mktemp("run")
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 6), ("test", 2)):
+        for i in range(n):
+            write_image(root / "data" / split / f"{i:03d}.png", make_pair(rng))
+    cfg = Pix2PixConfig(image_size=64, load_size=72, ngf=8, ndf=8)
+    summary = train(cfg, root / "data", root / "run", steps=8, steps_per_epoch=4, verbose=0)
+    return root, summary, cfg
+
+
+def test_run_directory_contents(trained_run):
+    root, summary, cfg = trained_run
+    run = root / "run"
+    for name in ("config.json", "history.csv", "summary.json", "saved_model/saved_model.pb",
+                 "images/epoch_0001.png", "images/epoch_0002.png",
+                 "checkpoints/ckpt-8.index", "checkpoints/ckpt-4.index"):
+        assert (run / name).exists(), name
+    assert len(list((run / "logs" / "train").iterdir())) == 1
+    assert summary["steps"] == 8 and summary["epochs_run"] == 2
+    assert summary["seconds_per_step"] > 0 and summary["images_per_second"] > 0
+    assert set(summary["test"]) == {"l1", "psnr", "ssim"}
+    assert set(summary["test_by_inference_mode"]) == {"deterministic", "paper"}
+    assert json.loads((run / "summary.json").read_text())["steps"] == 8
+    lines = (run / "history.csv").read_text().splitlines()
+    assert lines[0].startswith("epoch,") and "val_l1" in lines[0] and len(lines) == 3
+    grid = tf.io.decode_png((run / "images" / "epoch_0002.png").read_bytes())
+    assert grid.shape == (2 * 64, 3 * 64, 3)  # 2 test images: input | output | target
+
+
+def test_resume_restores_weights_optimizer_and_step(trained_run, tmp_path):
+    root, _, cfg = trained_run
+    run = shutil.copytree(root / "run", tmp_path / "run")  # keep the shared run at step 8
+    model = load_run(run)
+    assert model.step == 8
+    assert int(model.d_optimizer.iterations) == 8
+    moments = [v for v in model.g_optimizer.variables if "momentum" in v.path]
+    assert moments and any(float(tf.reduce_max(tf.abs(v))) > 0 for v in moments)
+    summary = train(None, root / "data", run, steps=12, resume=True, steps_per_epoch=4,
+                    verbose=0, export=False)
+    assert summary["start_step"] == 8 and summary["steps"] == 12
+    assert (run / "checkpoints" / "ckpt-12.index").exists()
+    assert len((run / "history.csv").read_text().splitlines()) == 4  # appended one epoch
+    resumed = load_run(run)
+    assert resumed.step == 12 and int(resumed.d_optimizer.iterations) == 12
+
+
+def test_refuses_to_overwrite_a_run(trained_run):
+    root, _, cfg = trained_run
+    with pytest.raises(RunDirError, match="--resume .* or --overwrite"):
+        train(cfg, root / "data", root / "run", steps=1, verbose=0)
+    with pytest.raises(RunDirError, match="differs .* image_size"):
+        train(cfg.replace(image_size=32, load_size=36), root / "data", root / "run", steps=1,
+              resume=True, verbose=0)
+
+
+def test_saved_model_matches_in_memory_generator_in_a_fresh_process(trained_run, tmp_path):
+    root, _, cfg = trained_run
+    model = load_run(root / "run")
+    set_inference_mode(model.generator, "deterministic")
+    x = np.random.default_rng(5).uniform(-1, 1, (2, 64, 64, 3)).astype(np.float32)
+    expected = model.generator(x, training=False).numpy()
+    np.save(tmp_path / "x.npy", x)
+    script = f"""
+import json, numpy as np, tensorflow as tf, sys
+m = tf.saved_model.load({str(root / 'run' / 'saved_model')!r})
+assert 'pix2pix_tf' not in sys.modules
+x = np.load({str(tmp_path / 'x.npy')!r})
+np.save({str(tmp_path / 'y.npy')!r}, m.signatures['serving_default'](images=tf.constant(x))['output'].numpy())
+img = tf.zeros((1, 300, 200, 3), tf.uint8)
+print(json.dumps({{'shape': m.signatures['translate_uint8'](images=img)['output'].shape.as_list(),
+                  'config': json.loads(m.signatures['config']()['config'].numpy().decode())}}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    info = json.loads(out.stdout.strip().splitlines()[-1])
+    assert info["shape"] == [1, 300, 200, 3]
+    assert info["config"]["image_size"] == 64 and info["config"]["inference_mode"] == "deterministic"
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, atol=1e-5)
