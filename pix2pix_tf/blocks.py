@@ -129,8 +129,12 @@ def norm_layer(config: Pix2PixConfig, name: str) -> keras.layers.Layer | None:
 
 
 def downsample(filters: int, config: Pix2PixConfig, apply_norm: bool = True,
-               size: int = 4, strides: int = 2, name: str | None = None) -> keras.Sequential:
+               size: int = 4, strides: int = 2, use_bias: bool | None = None,
+               name: str | None = None) -> keras.Sequential:
     """Ck: Conv(4x4, stride 2) - Norm - LeakyReLU(0.2). Halves the spatial size.
+
+    The convolution has no bias under batch norm (the norm's beta replaces it), even in the
+    blocks where the norm is left out, as in the authors' code; pass ``use_bias`` to override.
 
     Example:
         >>> block = downsample(64, Pix2PixConfig(image_size=64, load_size=64), apply_norm=False)
@@ -138,9 +142,11 @@ def downsample(filters: int, config: Pix2PixConfig, apply_norm: bool = True,
         TensorShape([1, 32, 32, 64])
     """
     norm = norm_layer(config, "norm") if apply_norm else None
+    if use_bias is None:
+        use_bias = config.norm != "batch"
     layers = [keras.layers.Conv2D(filters, size, strides=strides, padding="same",
-                                  kernel_initializer=conv_init(config),
-                                  use_bias=norm is None or config.norm != "batch", name="conv")]
+                                  kernel_initializer=conv_init(config), use_bias=use_bias,
+                                  name="conv")]
     if norm is not None:
         layers.append(norm)
     layers.append(keras.layers.LeakyReLU(negative_slope=config.leaky_slope, name="lrelu"))

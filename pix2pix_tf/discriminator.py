@@ -38,7 +38,8 @@ def build_discriminator(config: Pix2PixConfig, name: str = "patchgan_discriminat
     x = keras.layers.Concatenate(name="condition")([inp, tar])  # (batch, S, S, in+out)
 
     if config.n_layers_d == 0:  # PixelGAN: 1x1 convolutions only
-        x = downsample(config.ndf, config, apply_norm=False, size=1, strides=1, name="pixel1")(x)
+        x = downsample(config.ndf, config, apply_norm=False, size=1, strides=1, use_bias=True,
+                       name="pixel1")(x)
         x = downsample(config.ndf * 2, config, size=1, strides=1, name="pixel2")(x)
         logits = keras.layers.Conv2D(1, 1, kernel_initializer=conv_init(config), dtype="float32",
                                      name="logits")(x)
@@ -46,7 +47,8 @@ def build_discriminator(config: Pix2PixConfig, name: str = "patchgan_discriminat
 
     filters = [config.ndf * min(2 ** i, 8) for i in range(config.n_layers_d + 1)]
     for i, f in enumerate(filters[:-1]):  # stride-2 blocks: C64-C128-C256
-        x = downsample(f, config, apply_norm=i > 0, name=f"down{i + 1}")(x)  # (batch, S/2**(i+1), ..)
+        x = downsample(f, config, apply_norm=i > 0, use_bias=True if i == 0 else None,
+                       name=f"down{i + 1}")(x)  # (batch, S/2**(i+1), ..)
 
     # one stride-1 block (C512) and the stride-1 1-channel output, each 4x4 with padding 1
     x = keras.layers.ZeroPadding2D(1, name="pad1")(x)

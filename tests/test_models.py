@@ -20,8 +20,10 @@ def test_paper_networks_at_256():
     assert g.output_shape == (None, 256, 256, 3)
     assert d.output_shape == (None, 30, 30, 1)
     # paper layout: C64-C128-C256-C512-C512-C512-C512-C512 / CD512 x3, C512-C256-C128-C64
-    assert g.count_params() == 54_424_387
+    assert g.count_params() == 54_423_811  # incl. batch-norm moving statistics
+    assert sum(int(np.prod(v.shape)) for v in g.trainable_variables) == 54_413_955  # 54.414 M
     assert d.count_params() == 2_770_497
+    assert sum(int(np.prod(v.shape)) for v in d.trainable_variables) == 2_768_705  # 2.769 M
     assert [g.get_layer(f"down{i}").layers[0].filters for i in range(1, 9)] == \
         [64, 128, 256, 512, 512, 512, 512, 512]
     assert [g.get_layer(f"up{i}").layers[0].filters for i in range(1, 8)] == \

@@ -13,7 +13,7 @@ from pix2pix_tf.model import Pix2Pix
 from pix2pix_tf.train import RunDirError, load_run, train
 
 
-def _overfit(config, steps=60):
+def _overfit(config, steps=100):
     """Train on one fixed batch; return (model, history, L1 before, L1 after)."""
     keras.utils.set_random_seed(0)
     model = Pix2Pix.from_config_object(config)
@@ -32,10 +32,10 @@ def _overfit(config, steps=60):
 
 def test_a_few_steps_on_one_batch_reduce_l1(tiny_config):
     model, hist, before, after = _overfit(tiny_config.replace(learning_rate=2e-3))
-    assert after < 0.6 * before, (before, after)
+    assert after < 0.7 * before, (before, after)
     assert hist["g_l1"][1] < hist["g_l1"][0]
     assert set(hist) == {"d_loss", "d_real", "d_fake", "g_gan", "g_l1", "g_total"}
-    assert model.step == 60
+    assert model.step == 100
     # d_loss is the halved sum; g_total = g_gan + 100 * g_l1 (per step, so also as means)
     np.testing.assert_allclose(hist["d_loss"][1], 0.5 * (hist["d_real"][1] + hist["d_fake"][1]), rtol=1e-4)
     np.testing.assert_allclose(hist["g_total"][1], hist["g_gan"][1] + 100 * hist["g_l1"][1], rtol=1e-4)
@@ -43,8 +43,8 @@ def test_a_few_steps_on_one_batch_reduce_l1(tiny_config):
 
 def test_alternating_update_also_learns(tiny_config):
     model, _, before, after = _overfit(tiny_config.replace(learning_rate=2e-3, gan_update="alternating"))
-    assert after < 0.6 * before, (before, after)
-    assert int(model.d_optimizer.iterations) == int(model.g_optimizer.iterations) == 60
+    assert after < 0.7 * before, (before, after)
+    assert int(model.d_optimizer.iterations) == int(model.g_optimizer.iterations) == 100
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,10 @@ def test_run_directory_contents(trained_run):
     assert summary["steps"] == 8 and summary["epochs_run"] == 2
     assert summary["seconds_per_step"] > 0 and summary["images_per_second"] > 0
     assert set(summary["test"]) == {"l1", "psnr", "ssim"}
-    assert set(summary["test_by_inference_mode"]) == {"deterministic", "paper"}
+    by_mode = summary["test_by_inference_mode"]
+    assert set(by_mode) == {"deterministic", "paper"}
+    assert by_mode["deterministic"]["l1"] != by_mode["paper"]["l1"]  # each mode really traced
+    assert summary["test"] == by_mode[cfg.inference_mode]
     assert json.loads((run / "summary.json").read_text())["steps"] == 8
     lines = (run / "history.csv").read_text().splitlines()
     assert lines[0].startswith("epoch,") and "val_l1" in lines[0] and len(lines) == 3
