@@ -1,0 +1,7 @@
+"""``python -m pix2pix_tf`` is the ``pix2pix-tf`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
