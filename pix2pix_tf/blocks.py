@@ -81,10 +81,11 @@ class NoiseDropout(keras.layers.Dropout):
         return {**super().get_config(), "at_inference": self.at_inference}
 
 
-def _walk(layer):
+def walk_layers(layer):
+    """Yield ``layer`` and every layer nested in it (Sequential blocks included), depth first."""
     yield layer
     for sub in getattr(layer, "layers", []):
-        yield from _walk(sub)
+        yield from walk_layers(sub)
 
 
 def set_inference_mode(model: keras.Model, mode: str) -> keras.Model:
@@ -100,7 +101,7 @@ def set_inference_mode(model: keras.Model, mode: str) -> keras.Model:
     if mode not in _MODE_TABLE:
         raise ValueError(f"unknown inference mode {mode!r}; choose one of {', '.join(INFERENCE_MODES)}")
     stats, noise = _MODE_TABLE[mode]
-    for layer in _walk(model):
+    for layer in walk_layers(model):
         if isinstance(layer, BatchNorm):
             layer.inference_stats = stats
         elif isinstance(layer, NoiseDropout):

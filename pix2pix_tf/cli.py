@@ -2,6 +2,8 @@
 
     pix2pix-tf train --data DIR [--out RUN] [--steps N | --epochs N] [--image-size 256] ...
     pix2pix-tf predict --model SAVEDMODEL_OR_RUN --input FILE_OR_DIR --out DIR [--aligned]
+    pix2pix-tf export --run RUN --out PATH [--format savedmodel|tflite] [--inference-mode ...]
+    pix2pix-tf evaluate --model SAVEDMODEL_OR_RUN --data DIR [--split test] [--out DIR] [--fid]
     pix2pix-tf make-sample --out DIR [--train 40] [--test 10] [--size 256] [--seed 0]
 
 Every config field is also a ``train`` flag (``--lambda-l1 10``, ``--no-random-mirror``).
@@ -97,6 +99,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--aligned", action="store_true", help="inputs are A|B files: use the input half")
     p.add_argument("--side-by-side", action="store_true", help="write input | output")
 
+    p = sub.add_parser("export", help="export a run's generator as a SavedModel or TFLite file")
+    p.add_argument("--run", required=True, help="run folder (config.json + checkpoints/)")
+    p.add_argument("--out", required=True, help="SavedModel folder, or .tflite file")
+    p.add_argument("--format", choices=("savedmodel", "tflite"), default="savedmodel")
+    p.add_argument("--inference-mode", choices=config_module.INFERENCE_MODES,
+                   help="default: the run's (TFLite: deterministic)")
+    p.add_argument("--quantize", choices=("none", "float16", "dynamic"), default="none",
+                   help="TFLite weight quantization (default none)")
+
+    p = sub.add_parser("evaluate", help="L1 / PSNR / SSIM (and FID) of a model over a split")
+    p.add_argument("--model", required=True, help="SavedModel folder or run folder")
+    p.add_argument("--data", required=True, help="dataset folder with aligned A|B images")
+    p.add_argument("--split", help="split folder (default: test, else val)")
+    p.add_argument("--out", help="where metrics.json, best.png, worst.png go "
+                                 "(default: MODEL/evaluation_SPLIT)")
+    p.add_argument("--batch-size", type=_positive(int), default=8)
+    p.add_argument("--fid", action="store_true",
+                   help="also compute FID (Inception-v3 ImageNet weights are downloaded once)")
+
     p = sub.add_parser("make-sample", help="write the synthetic facades dataset")
     p.add_argument("--out", default="data/facades_synthetic", help="output folder")
     p.add_argument("--train", type=_positive(int), default=40, help="training pairs (default 40)")
@@ -130,6 +151,31 @@ def _run(args) -> int:
         print(f"wrote {len(result['written'])} image(s) to {args.out}; skipped {len(result['skipped'])}")
         if not result["written"]:
             return 1
+    elif args.command == "export":
+        from .export import export_saved_model, export_tflite
+        from .train import load_run
+        model = load_run(args.run)
+        if args.format == "tflite":
+            path = export_tflite(model.generator, model.config, args.out, args.inference_mode,
+                                 quantize=args.quantize)
+        else:
+            path = export_saved_model(model.generator, model.config, args.out, args.inference_mode)
+        print(f"exported {args.format} to {path}")
+    elif args.command == "evaluate":
+        from pathlib import Path
+        from .data import find_test_split
+        from .evaluate import evaluate
+        split = args.split or find_test_split(args.data) or "test"
+        model = Path(args.model)
+        # next to a bare SavedModel, inside a run folder
+        out = args.out or str(model.parent / f"{model.name}_evaluation_{split}"
+                              if (model / "saved_model.pb").is_file()
+                              else model / f"evaluation_{split}")
+        result = evaluate(args.model, args.data, split=args.split, out_dir=out,
+                          batch_size=args.batch_size, fid=args.fid)
+        result.pop("per_image")
+        print(json.dumps(result, indent=2))
+        print(f"written to {out}/metrics.json, best.png, worst.png")
     elif args.command == "make-sample":
         from .datasets.synthetic import write_sample
         info = write_sample(args.out, n_train=args.train, n_test=args.test, size=args.size, seed=args.seed)

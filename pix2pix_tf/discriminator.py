@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import keras
 
-from .blocks import conv_init, downsample, norm_layer
+from .blocks import conv_init, downsample, norm_layer, walk_layers
 from .config import Pix2PixConfig
 
 
@@ -71,15 +71,11 @@ def receptive_field(model: keras.Model) -> int:
     ``jump *= stride``. Returns 70 for the paper's discriminator.
     """
     rf, jump = 1, 1
-    for layer in _conv_layers(model):
+    for layer in walk_layers(model):
+        if not isinstance(layer, keras.layers.Conv2D):
+            continue
         k, s = layer.kernel_size[0], layer.strides[0]
         rf += (k - 1) * jump
         jump *= s
     return rf
 
-
-def _conv_layers(layer):
-    if isinstance(layer, keras.layers.Conv2D):
-        yield layer
-    for sub in getattr(layer, "layers", []):
-        yield from _conv_layers(sub)

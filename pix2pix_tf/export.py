@@ -3,9 +3,11 @@
 Signatures:
     serving_default   images float32 (batch, S, S, C_in) in [-1, 1] -> "output" float32 in [-1, 1]
     translate_uint8   images uint8 (batch, H, W, C_in), any H and W -> "output" uint8 (batch, H, W, C_out)
+    translate_bytes   images string (batch,) of encoded JPEG/PNG/BMP/GIF -> "output" string (batch,) PNG
     config            () -> "config" string: the run's Pix2PixConfig as JSON
 
 The config is also written to ``assets.extra/pix2pix_config.json`` beside the model.
+:func:`export_tflite` writes the raw generator (batch 1) as a TensorFlow Lite flatbuffer.
 
 Example:
     >>> export_saved_model(generator, config, "runs/demo/saved_model")
@@ -22,9 +24,10 @@ from pathlib import Path
 
 import keras
 import tensorflow as tf
+from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from .blocks import set_inference_mode
-from .config import Pix2PixConfig
+from .blocks import NoiseDropout, set_inference_mode, walk_layers
+from .config import Pix2PixConfig, Pix2PixError
 
 CONFIG_ASSET = "pix2pix_config.json"
 
@@ -35,6 +38,10 @@ class GeneratorModule(tf.Module):
     def __init__(self, generator: keras.Model, config: Pix2PixConfig, inference_mode: str):
         super().__init__(name="pix2pix_generator")
         self.generator = generator
+        # Keras keeps dropout's random-seed state outside TensorFlow's object graph: track it
+        # here so a paper-mode (dropout-as-noise) export can save it.
+        self.seed_states = [layer.seed_generator.state for layer in walk_layers(generator)
+                            if isinstance(layer, NoiseDropout)]
         info = {**config.to_dict(), "inference_mode": inference_mode}
         self._config_json = json.dumps(info, sort_keys=True)
         s, cin = config.image_size, config.input_channels
@@ -43,19 +50,35 @@ class GeneratorModule(tf.Module):
         self.translate_uint8 = tf.function(
             self._translate_uint8,
             input_signature=[tf.TensorSpec([None, None, None, cin], tf.uint8, name="images")])
+        self.translate_bytes = tf.function(
+            self._translate_bytes, input_signature=[tf.TensorSpec([None], tf.string, name="images")])
         self.config = tf.function(self._config, input_signature=[])
+        self.input_channels = cin
 
     def _serve(self, images):
         return {"output": self.generator(images, training=False)}
 
     def _translate_uint8(self, images):
+        return {"output": self._uint8_to_uint8(images)}
+
+    def _uint8_to_uint8(self, images):
+        """uint8 (batch, H, W, C_in) -> resize to S, generate, resize back -> uint8 (batch, H, W, C_out)."""
         size = tf.shape(images)[1:3]
         s = self.generator.input_shape[1]
         x = tf.image.resize(tf.cast(images, tf.float32), (s, s), method="bicubic", antialias=True)
         x = tf.clip_by_value(x, 0.0, 255.0) / 127.5 - 1.0  # (batch, S, S, C_in) in [-1, 1]
         y = self.generator(x, training=False)
         y = tf.image.resize((y + 1.0) * 127.5, size, method="bicubic", antialias=True)
-        return {"output": tf.cast(tf.round(tf.clip_by_value(y, 0.0, 255.0)), tf.uint8)}
+        return tf.cast(tf.round(tf.clip_by_value(y, 0.0, 255.0)), tf.uint8)
+
+    def _translate_bytes(self, images):
+        def one(data):
+            img = tf.io.decode_image(data, channels=3, expand_animations=False)  # (H, W, 3)
+            if self.input_channels == 1:
+                img = tf.image.rgb_to_grayscale(img)
+            return tf.io.encode_png(self._uint8_to_uint8(img[None])[0])
+
+        return {"output": tf.map_fn(one, images, fn_output_signature=tf.string)}
 
     def _config(self):
         return {"config": tf.constant(self._config_json)}
@@ -84,6 +107,7 @@ def export_saved_model(generator: keras.Model, config: Pix2PixConfig, path: str 
         tf.saved_model.save(module, str(tmp), signatures={
             "serving_default": module.serving_default,
             "translate_uint8": module.translate_uint8,
+            "translate_bytes": module.translate_bytes,
             "config": module.config,
         })
         (tmp / "assets.extra").mkdir(exist_ok=True)
@@ -104,3 +128,50 @@ def export_saved_model(generator: keras.Model, config: Pix2PixConfig, path: str 
 def load_exported_config(model) -> dict:
     """The config dict carried by a loaded SavedModel (from its ``config`` signature)."""
     return json.loads(model.signatures["config"]()["config"].numpy().decode())
+
+
+TFLITE_QUANTIZATIONS = ("none", "float16", "dynamic")
+
+
+def export_tflite(generator: keras.Model, config: Pix2PixConfig, path: str | Path,
+                  inference_mode: str | None = None, quantize: str = "none") -> Path:
+    """Convert the raw generator (float32 (1, S, S, C_in) in [-1, 1]) to a .tflite file.
+
+    Args:
+        generator, config: as for :func:`export_saved_model`.
+        path: the .tflite file to write (written to a temp name, then renamed).
+        inference_mode: "deterministic" (default) or "moving_average"; "paper" is refused
+            because TFLite has no stateful random ops for dropout-as-noise.
+        quantize: "none" (float32), "float16" (half-size weights) or "dynamic" (int8 weights).
+
+    Returns:
+        The path written.
+    """
+    mode = inference_mode or ("deterministic" if config.inference_mode == "paper" else config.inference_mode)
+    if mode == "paper":
+        raise Pix2PixError("TFLite export needs a deterministic inference mode; 'paper' draws "
+                           "dropout noise at run time (use --inference-mode deterministic)")
+    if quantize not in TFLITE_QUANTIZATIONS:
+        raise Pix2PixError(f"unknown TFLite quantization {quantize!r}; choose one of "
+                           f"{', '.join(TFLITE_QUANTIZATIONS)}")
+    path = Path(path)
+    s, cin = config.image_size, config.input_channels
+    set_inference_mode(generator, mode)
+    try:
+        # Freeze the Keras 3 variables into constants first: converting the function with live
+        # variables leaves VAR_HANDLE/READ_VARIABLE ops whose values never reach the file.
+        fn = tf.function(lambda images: generator(images, training=False))
+        concrete = fn.get_concrete_function(tf.TensorSpec([1, s, s, cin], tf.float32, name="images"))
+        converter = tf.lite.TFLiteConverter.from_concrete_functions(
+            [convert_variables_to_constants_v2(concrete)])
+        if quantize != "none":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        flatbuffer = converter.convert()
+    finally:
+        set_inference_mode(generator, config.inference_mode)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(flatbuffer)
+    tmp.replace(path)
+    return path

@@ -38,12 +38,12 @@ def _read_image(path: Path) -> tf.Tensor:
 
 def predict_files(model_path: str | Path, input_path: str | Path, out_dir: str | Path,
                   aligned: bool = False, side_by_side: bool = False, verbose: int = 1) -> dict:
-    """Translate one image or every image of a folder; write PNGs with the same stems.
+    """Translate one image or every image of a folder; write files with the same names.
 
     Args:
         model_path: SavedModel folder or run folder.
         input_path: an image file or a folder of images (any size).
-        out_dir: output folder (created).
+        out_dir: output folder (created); it must not be the input folder.
         aligned: inputs are A|B files: take the input half given by the model's direction.
         side_by_side: write input | output instead of the output alone.
 
@@ -63,6 +63,8 @@ def predict_files(model_path: str | Path, input_path: str | Path, out_dir: str |
         files = [input_path]
     else:
         raise DataError(f"{input_path}: no such file or folder")
+    if out_dir.resolve() == (input_path if input_path.is_dir() else input_path.parent).resolve():
+        raise DataError(f"{out_dir}: output folder is the input folder; the inputs would be overwritten")
     out_dir.mkdir(parents=True, exist_ok=True)
 
     written, skipped = [], {}
@@ -79,8 +81,10 @@ def predict_files(model_path: str | Path, input_path: str | Path, out_dir: str |
                 y = tf.repeat(y, 3, axis=-1)
             if side_by_side:
                 y = tf.concat([img, y], axis=1)
-            target = out_dir / (path.stem + ".png")
-            target.write_bytes(tf.io.encode_png(y).numpy())
+            target = out_dir / path.name  # same name, same format (JPEG at quality 95)
+            encoded = (tf.io.encode_png(y) if path.suffix.lower() == ".png"
+                       else tf.io.encode_jpeg(y, quality=95))
+            target.write_bytes(encoded.numpy())
             written.append(str(target))
         except DataError as e:
             skipped[str(path)] = str(e)

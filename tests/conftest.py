@@ -47,3 +47,22 @@ def pair_dir(tmp_path) -> Path:
         for i in range(n):
             write_image(root / split / f"{i:03d}.png", make_pair(rng))
     return root
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    """One short run (8 steps at 64x64) shared by the tests that need a trained model.
+
+    Returns (root, summary, config) with root/data (6 train + 2 test pairs) and root/run.
+    Tests that change the run copy it first.
+    """
+    from pix2pix_tf.train import train
+
+    root = tmp_path_factory.mktemp("trained")
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 6), ("test", 2)):
+        for i in range(n):
+            write_image(root / "data" / split / f"{i:03d}.png", make_pair(rng))
+    cfg = Pix2PixConfig(image_size=64, load_size=72, ngf=8, ndf=8)
+    summary = train(cfg, root / "data", root / "run", steps=8, steps_per_epoch=4, verbose=0)
+    return root, summary, cfg

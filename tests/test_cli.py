@@ -102,3 +102,25 @@ def test_train_then_predict_on_the_bundled_sample(tmp_path):
     assert json.loads((run / "summary.json").read_text())["steps"] == 8
     assert_clean_error(cli("train", "--data", SAMPLE_DATA, "--out", run, "--steps", 2),
                        "run folder exists", "--resume", "--overwrite")
+
+
+def test_export_and_evaluate_commands(trained_run, tmp_path):
+    root, _, _ = trained_run
+    r = cli("export", "--run", root / "run", "--out", tmp_path / "g.tflite", "--format", "tflite",
+            "--quantize", "float16")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (tmp_path / "g.tflite").stat().st_size > 10_000
+    r = cli("export", "--run", root / "run", "--out", tmp_path / "sm", "--inference-mode", "paper")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((tmp_path / "sm" / "assets.extra" / "pix2pix_config.json").read_text())[
+        "inference_mode"] == "paper"
+    r = cli("evaluate", "--model", root / "run", "--data", root / "data", "--out", tmp_path / "ev")
+    assert r.returncode == 0, r.stderr[-3000:]
+    metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert metrics["images"] == 2 and 0 < metrics["l1"] < 2 and metrics["psnr"] > 0
+    assert (tmp_path / "ev" / "best.png").exists() and (tmp_path / "ev" / "worst.png").exists()
+    assert_clean_error(cli("evaluate", "--model", tmp_path, "--data", root / "data"),
+                       "neither a SavedModel folder nor a run folder")
+    assert_clean_error(cli("export", "--run", root / "run", "--out", tmp_path / "p.tflite",
+                           "--format", "tflite", "--inference-mode", "paper"),
+                       "deterministic inference mode")

@@ -1,14 +1,11 @@
 import json
 import shutil
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from pix2pix_tf.blocks import set_inference_mode
 from pix2pix_tf.model import Pix2Pix
 from pix2pix_tf.train import RunDirError, load_run, train
 
@@ -45,22 +42,6 @@ def test_alternating_update_also_learns(tiny_config):
     model, _, before, after = _overfit(tiny_config.replace(learning_rate=2e-3, gan_update="alternating"))
     assert after < 0.7 * before, (before, after)
     assert int(model.d_optimizer.iterations) == int(model.g_optimizer.iterations) == 100
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    """One short run shared by the tests below (module scope: trained once)."""
-    from conftest import make_pair, write_image
-    from pix2pix_tf.config import Pix2PixConfig
-
-    root = tmp_path_factory.mktemp("run")
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 6), ("test", 2)):
-        for i in range(n):
-            write_image(root / "data" / split / f"{i:03d}.png", make_pair(rng))
-    cfg = Pix2PixConfig(image_size=64, load_size=72, ngf=8, ndf=8)
-    summary = train(cfg, root / "data", root / "run", steps=8, steps_per_epoch=4, verbose=0)
-    return root, summary, cfg
 
 
 def test_run_directory_contents(trained_run):
@@ -109,28 +90,3 @@ def test_refuses_to_overwrite_a_run(trained_run):
     with pytest.raises(RunDirError, match="differs .* image_size"):
         train(cfg.replace(image_size=32, load_size=36), root / "data", root / "run", steps=1,
               resume=True, verbose=0)
-
-
-def test_saved_model_matches_in_memory_generator_in_a_fresh_process(trained_run, tmp_path):
-    root, _, cfg = trained_run
-    model = load_run(root / "run")
-    set_inference_mode(model.generator, "deterministic")
-    x = np.random.default_rng(5).uniform(-1, 1, (2, 64, 64, 3)).astype(np.float32)
-    expected = model.generator(x, training=False).numpy()
-    np.save(tmp_path / "x.npy", x)
-    script = f"""
-import json, numpy as np, tensorflow as tf, sys
-m = tf.saved_model.load({str(root / 'run' / 'saved_model')!r})
-assert 'pix2pix_tf' not in sys.modules
-x = np.load({str(tmp_path / 'x.npy')!r})
-np.save({str(tmp_path / 'y.npy')!r}, m.signatures['serving_default'](images=tf.constant(x))['output'].numpy())
-img = tf.zeros((1, 300, 200, 3), tf.uint8)
-print(json.dumps({{'shape': m.signatures['translate_uint8'](images=img)['output'].shape.as_list(),
-                  'config': json.loads(m.signatures['config']()['config'].numpy().decode())}}))
-"""
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    info = json.loads(out.stdout.strip().splitlines()[-1])
-    assert info["shape"] == [1, 300, 200, 3]
-    assert info["config"]["image_size"] == 64 and info["config"]["inference_mode"] == "deterministic"
-    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, atol=1e-5)
