@@ -1,0 +1,123 @@
+"""pix2pix_tf.datasets.standard: download + safe extraction, tested on local archives only."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import make_pair, write_image
+from pix2pix_tf.config import Pix2PixConfig
+from pix2pix_tf.data import make_dataset
+from pix2pix_tf.datasets import standard
+
+
+def _make_archive(root: Path, name: str = "facades") -> Path:
+    """A small {name}.tar.gz laid out like the real ones: name/train, name/val."""
+    rng = np.random.default_rng(0)
+    src = root / "src"
+    for split, n in (("train", 3), ("val", 2)):
+        for i in range(n):
+            write_image(src / name / split / f"{i + 1}.jpg", make_pair(rng, 32, 32))
+    server = root / "server"
+    server.mkdir()
+    archive = server / f"{name}.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(src / name, arcname=name)
+    return server
+
+
+def test_names_and_url():
+    assert standard.STANDARD_DATASETS == ("cityscapes", "edges2handbags", "edges2shoes",
+                                          "facades", "maps", "night2day")
+    assert standard.dataset_url("maps") == f"{standard.BASE_URL}/maps.tar.gz"
+    assert set(standard.PAPER_DIRECTIONS) == set(standard.STANDARD_DATASETS)
+
+
+def test_download_from_file_url_is_readable_by_make_dataset(tmp_path):
+    server = _make_archive(tmp_path)
+    dest = tmp_path / "datasets"
+    folder = standard.download("facades", dest, base_url=server.as_uri(), verbose=False)
+    assert folder == dest / "facades"
+    assert sorted(p.name for p in (folder / "train").iterdir()) == ["1.jpg", "2.jpg", "3.jpg"]
+    assert len(list((folder / "val").iterdir())) == 2
+    assert not (dest / "facades.tar.gz").exists()  # archive removed after extraction
+    cfg = Pix2PixConfig(image_size=16, load_size=18, direction="BtoA")
+    ds, n = make_dataset(folder, "train", cfg)
+    x, y = next(iter(ds))
+    assert n == 3 and x.shape == y.shape == (1, 16, 16, 3)
+    _, n_val = make_dataset(folder, "val", cfg)
+    assert n_val == 2
+
+
+def test_already_extracted_does_not_download(tmp_path, capsys):
+    dest = tmp_path / "datasets"
+    (dest / "facades" / "train").mkdir(parents=True)
+    missing = (tmp_path / "nowhere").as_uri()  # would fail if it were fetched
+    assert standard.download("facades", dest, base_url=missing) == dest / "facades"
+    assert "already" in capsys.readouterr().out
+
+
+def test_failed_download_raises_dataset_error_and_leaves_nothing(tmp_path):
+    dest = tmp_path / "datasets"
+    with pytest.raises(standard.DatasetError, match="download .* failed"):
+        standard.download("maps", dest, base_url=(tmp_path / "nowhere").as_uri(), verbose=False)
+    assert not any(dest.iterdir())
+
+
+def test_unknown_name_lists_the_six(tmp_path):
+    with pytest.raises(ValueError) as e:
+        standard.download("horses", tmp_path)
+    for name in standard.STANDARD_DATASETS:
+        assert name in str(e.value)
+
+
+def _tar_with(path: Path, member: tarfile.TarInfo, data: bytes = b"x") -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        ok = tarfile.TarInfo("facades/train/1.jpg")
+        ok.size = 1
+        tar.addfile(ok, io.BytesIO(b"x"))
+        member.size = len(data) if member.isfile() else 0
+        tar.addfile(member, io.BytesIO(data) if member.isfile() else None)
+    return path
+
+
+@pytest.mark.parametrize("member", [
+    tarfile.TarInfo("../evil.txt"),
+    tarfile.TarInfo("facades/../../evil.txt"),
+    tarfile.TarInfo("/tmp/evil.txt"),
+])
+def test_member_escaping_dest_is_refused_before_anything_is_written(tmp_path, member):
+    server = tmp_path / "server"
+    server.mkdir()
+    _tar_with(server / "facades.tar.gz", member)
+    dest = tmp_path / "a" / "datasets"
+    with pytest.raises(standard.DatasetError, match="refusing"):
+        standard.download("facades", dest, base_url=server.as_uri(), verbose=False)
+    assert not (dest / "facades").exists()  # the good member was not extracted either
+    assert not (tmp_path / "a" / "evil.txt").exists() and not (tmp_path / "evil.txt").exists()
+
+
+def test_symlink_out_of_dest_is_refused(tmp_path):
+    link = tarfile.TarInfo("facades/train/link.jpg")
+    link.type, link.linkname = tarfile.SYMTYPE, "../../../../etc/passwd"
+    archive = _tar_with(tmp_path / "x.tar.gz", link)
+    with pytest.raises(standard.DatasetError, match="links to"):
+        standard.safe_extract(archive, tmp_path / "out")
+    assert not (tmp_path / "out" / "facades").exists()
+
+
+def test_not_a_tar_archive(tmp_path):
+    bad = tmp_path / "facades.tar.gz"
+    bad.write_bytes(b"<html>not found</html>")
+    with pytest.raises(standard.DatasetError, match="not a readable tar"):
+        standard.safe_extract(bad, tmp_path / "out")
+
+
+def test_course_dataset_quick_uses_the_sample():
+    folder, direction = standard.course_dataset("facades", quick=True)
+    assert standard.is_extracted(folder) and direction == "AtoB"
+    assert folder.name == standard.SAMPLE_NAME
