@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .config import Pix2PixError
 from .data import to_uint8
 
 
@@ -85,6 +86,33 @@ class CheckpointEvery(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.save()
+
+
+class TrainingDiverged(Pix2PixError):
+    """A loss became NaN or infinite; training stopped without saving the bad weights."""
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stop at the first step whose losses are not finite, before anything saves the weights.
+
+    Raises :class:`TrainingDiverged` from inside ``fit`` (so no epoch-end callback runs), naming
+    the step, the bad losses and the last good checkpoint, which is kept. Place it before the
+    checkpoint callback.
+    """
+
+    def __init__(self, manager: tf.train.CheckpointManager | None = None):
+        super().__init__()
+        self.manager = manager
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = {k: float(v) for k, v in (logs or {}).items() if not np.isfinite(float(v))}
+        if bad:
+            last = self.manager.latest_checkpoint if self.manager else None
+            losses = ", ".join(f"{k}={v}" for k, v in sorted(bad.items()))
+            raise TrainingDiverged(
+                f"training diverged at step {self.model.step}: {losses}; the weights of this step "
+                f"were not saved; last good checkpoint: {last or 'none'}. Try a lower learning "
+                "rate or check the data")
 
 
 class StopAtStep(keras.callbacks.Callback):

@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     length.add_argument("--epochs", type=_positive(int), help="passes over train/ (default 200)")
     p.add_argument("--steps-per-epoch", type=_positive(int), help="default: images / batch size")
     p.add_argument("--checkpoint-every", type=_positive(int), help="also checkpoint every N steps")
+    p.add_argument("--keep-checkpoints", type=_positive(int), default=3,
+                   help="how many checkpoints to keep (default 3)")
+    p.add_argument("--deterministic", action="store_true",
+                   help="bitwise-repeatable run (TensorFlow op determinism; a little slower)")
+    p.add_argument("--skip-bad-files", action="store_true",
+                   help="leave unreadable images out with a warning instead of stopping")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--overwrite", action="store_true", help="start again in an existing --out")
     p.add_argument("--xla", action="store_true", help="compile the train step with XLA")
@@ -137,7 +143,8 @@ def _run(args) -> int:
         summary = train(config, args.data, args.out, steps=args.steps, epochs=args.epochs,
                         resume=args.resume, overwrite=args.overwrite,
                         steps_per_epoch=args.steps_per_epoch, checkpoint_every=args.checkpoint_every,
-                        export=not args.no_export, jit_compile=args.xla,
+                        keep_checkpoints=args.keep_checkpoints, deterministic=args.deterministic,
+                        skip_bad_files=args.skip_bad_files, export=not args.no_export, jit_compile=args.xla,
                         verbose=0 if args.quiet else "auto")
         print(json.dumps({k: summary[k] for k in ("steps", "wall_seconds", "seconds_per_step",
                                                   "test", "saved_model")}, indent=2))
@@ -190,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args)
     except Pix2PixError as e:
+        if type(e).__name__ == "TrainingDiverged":
+            print(f"pix2pix-tf {args.command}: error: {e}", file=sys.stderr)
+            return 3
         print(f"pix2pix-tf {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ to [-1, 1] to match the generator's tanh.
 from __future__ import annotations
 
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -101,10 +102,45 @@ def check_image(path: str | Path) -> tuple[int, int, int]:
     return h, w, c
 
 
-def check_images(files: list[Path], workers: int = 8) -> None:
-    """Decode every file up front so a bad one stops the run before training starts."""
+def check_images(files: list[Path], skip_bad: bool = False, workers: int = 8) -> list[Path]:
+    """Decode every file up front so a bad one stops the run before training starts.
+
+    Args:
+        files: image paths.
+        skip_bad: instead of raising, leave bad files out and print one warning that counts them.
+
+    Returns:
+        The usable files, in order.
+
+    Raises:
+        DataError: for the first bad file (in sorted order), unless ``skip_bad``.
+    """
+    def probe(path):
+        try:
+            check_image(path)
+            return None
+        except DataError as e:
+            return str(e)
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(check_image, files))
+        problems = list(pool.map(probe, files))
+    bad = [(f, why) for f, why in zip(files, problems) if why]
+    if bad and not skip_bad:
+        more = f" (and {len(bad) - 1} more bad file(s); --skip-bad-files leaves them out)" if len(bad) > 1 else ""
+        raise DataError(bad[0][1] + more)
+    if bad:
+        print(f"pix2pix-tf: warning: skipped {len(bad)} bad file(s) of {len(files)} in "
+              f"{files[0].parent}; first: {bad[0][1]}", file=sys.stderr)
+    good = [f for f, why in zip(files, problems) if not why]
+    if not good:
+        raise DataError(f"{files[0].parent}: none of the {len(files)} images is readable")
+    return good
+
+
+def split_files(data_dir: str | Path, split: str, check: bool = True, skip_bad: bool = False) -> list[Path]:
+    """The image files of one split, checked (see :func:`check_images`) unless ``check=False``."""
+    files = list_images(split_dir(data_dir, split))
+    return check_images(files, skip_bad=skip_bad) if check else files
 
 
 # --------------------------------------------------------------------------- tensors
@@ -183,7 +219,8 @@ def load_test_example(path: tf.Tensor, config: Pix2PixConfig):
 
 # -------------------------------------------------------------------------- datasets
 def make_dataset(data_dir: str | Path, split: str, config: Pix2PixConfig, training: bool | None = None,
-                 batch_size: int | None = None, check: bool = True) -> tuple[tf.data.Dataset, int]:
+                 batch_size: int | None = None, check: bool = True, skip_bad: bool = False,
+                 files: list[Path] | None = None, skip: int = 0) -> tuple[tf.data.Dataset, int]:
     """Build the tf.data pipeline of one split.
 
     Args:
@@ -193,6 +230,10 @@ def make_dataset(data_dir: str | Path, split: str, config: Pix2PixConfig, traini
         training: jitter, shuffle and repeat forever (default: ``split == "train"``).
         batch_size: defaults to ``config.batch_size`` for training, 1 for evaluation.
         check: decode every file up front and raise :class:`DataError` on the first bad one.
+        skip_bad: with ``check``, leave bad files out (with a warning) instead of raising.
+        files: use these (already checked) files instead of listing the split.
+        skip: training only: start this many examples into the (deterministic) stream, so a
+            resumed run sees exactly the images and crops an uninterrupted run would.
 
     Returns:
         (dataset of (input, target) float32 batches in [-1, 1], number of files).
@@ -201,9 +242,8 @@ def make_dataset(data_dir: str | Path, split: str, config: Pix2PixConfig, traini
         >>> ds, n = make_dataset("data/facades_synthetic", "train", Pix2PixConfig(image_size=64, load_size=72))
     """
     training = split == "train" if training is None else training
-    files = list_images(split_dir(data_dir, split))
-    if check:
-        check_images(files)
+    if files is None:
+        files = split_files(data_dir, split, check=check, skip_bad=skip_bad)
     paths = tf.data.Dataset.from_tensor_slices([str(p) for p in files])
     autotune = tf.data.AUTOTUNE
     if training:
@@ -212,6 +252,7 @@ def make_dataset(data_dir: str | Path, split: str, config: Pix2PixConfig, traini
             raise DataError(f"{data_dir}/{split}: {len(files)} images, fewer than batch_size={batch_size}")
         ds = paths.shuffle(len(files), seed=config.seed, reshuffle_each_iteration=True).repeat()
         ds = ds.enumerate()  # the element index seeds its jitter: fresh crops every epoch
+        ds = ds.skip(skip)  # before decoding: skipping costs nothing
         ds = ds.map(lambda i, p: load_train_example(p, tf.stack([tf.cast(config.seed, tf.int64), i]), config),
                     num_parallel_calls=autotune)
         ds = ds.batch(batch_size, drop_remainder=True)

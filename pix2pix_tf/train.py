@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import tensorflow as tf
 from . import callbacks as cb
 from .blocks import set_inference_mode
 from .config import ConfigError, Pix2PixConfig, Pix2PixError
-from .data import find_test_split, make_dataset
+from .data import find_test_split, make_dataset, split_files
 from .export import export_saved_model
 from .model import Pix2Pix
 
@@ -78,7 +79,8 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
           overwrite: bool = False, steps_per_epoch: int | None = None,
           checkpoint_every: int | None = None, keep_checkpoints: int = 3,
           log_every: int = 10, snapshot_count: int = 4, export: bool = True,
-          jit_compile: bool = False, verbose: int | str = "auto") -> dict:
+          jit_compile: bool = False, deterministic: bool = False, skip_bad_files: bool = False,
+          verbose: int | str = "auto") -> dict:
     """Train pix2pix on an aligned A|B dataset and write a complete run directory.
 
     Args:
@@ -96,6 +98,8 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
         snapshot_count: images in the per-epoch PNG grid.
         export: write ``saved_model/`` at the end.
         jit_compile: compile the train step with XLA.
+        deterministic: enable TensorFlow op determinism (bitwise-repeatable runs on CPU).
+        skip_bad_files: leave unreadable images out with a warning instead of stopping.
         verbose: Keras progress bar setting.
 
     Returns:
@@ -110,10 +114,15 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
             raise ConfigError(f"{name} must be a positive integer, got {value}")
     config = _resolve_config(config, out_dir, resume).validate()
 
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()  # process-wide; CPU kernels become bitwise repeatable
+
     # Check all data before touching the run folder: a bad file stops us here, not an hour in.
-    train_ds, n_train = make_dataset(data_dir, "train", config)
+    train_files = split_files(data_dir, "train", skip_bad=skip_bad_files)
+    n_train = len(train_files)
     test_split = find_test_split(data_dir)
-    test_ds, n_test = (make_dataset(data_dir, test_split, config) if test_split else (None, 0))
+    test_ds, n_test = (make_dataset(data_dir, test_split, config, skip_bad=skip_bad_files)
+                       if test_split else (None, 0))
 
     prepare_run_dir(out_dir, resume, overwrite)
     if not resume:
@@ -129,9 +138,12 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
 
     ckpt = model.checkpoint()
     manager = tf.train.CheckpointManager(ckpt, str(out_dir / "checkpoints"), max_to_keep=keep_checkpoints)
-    if resume and manager.latest_checkpoint:
-        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    if resume:
+        restore_latest(ckpt, manager)
     start_step = model.step
+    # the same example stream an uninterrupted run would see from this step on
+    train_ds, _ = make_dataset(data_dir, "train", config, files=train_files,
+                               skip=start_step * config.batch_size)
 
     snap_ds = test_ds if test_ds is not None else make_dataset(data_dir, "train", config, training=False)[0]
     snap = next(iter(snap_ds.unbatch().batch(snapshot_count)))
@@ -139,6 +151,7 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
     saver = cb.CheckpointEvery(manager, checkpoint_every)
     callbacks = [
         timer,
+        cb.NaNGuard(manager),  # before the checkpointer: a NaN step is never saved
         cb.StopAtStep(total_steps),
         cb.ScalarLogger(out_dir / "logs", every_steps=log_every),
         cb.ImageSnapshot(snap[0], snap[1], out_dir / "images", log_dir=out_dir / "logs"),
@@ -187,6 +200,24 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
     return summary
 
 
+def restore_latest(ckpt: tf.train.Checkpoint, manager: tf.train.CheckpointManager) -> str | None:
+    """Restore the newest checkpoint that loads; fall back to older ones if it is damaged.
+
+    Returns:
+        The checkpoint path restored, or None when there is none.
+    """
+    for path in reversed(manager.checkpoints):
+        try:
+            ckpt.restore(path).assert_existing_objects_matched()
+            return path
+        except (tf.errors.OpError, ValueError, AssertionError) as e:
+            print(f"pix2pix-tf: warning: checkpoint {path} cannot be restored "
+                  f"({type(e).__name__}); trying the previous one", file=sys.stderr)
+    if manager.checkpoints:
+        raise RunDirError(f"{manager.directory}: no checkpoint could be restored")
+    return None
+
+
 def load_run(run_dir: str | Path) -> Pix2Pix:
     """Rebuild the model of a run directory and restore its latest checkpoint."""
     run_dir = Path(run_dir)
@@ -194,8 +225,7 @@ def load_run(run_dir: str | Path) -> Pix2Pix:
     model = Pix2Pix.from_config_object(config)
     model.compile()
     ckpt = model.checkpoint()
-    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
-    if latest is None:
+    manager = tf.train.CheckpointManager(ckpt, str(run_dir / "checkpoints"), max_to_keep=None)
+    if restore_latest(ckpt, manager) is None:
         raise RunDirError(f"{run_dir}: no checkpoint found in checkpoints/")
-    ckpt.restore(latest).assert_existing_objects_matched()
     return model

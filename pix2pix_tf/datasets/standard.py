@@ -178,13 +178,46 @@ def course_dataset(name: str = "facades", quick: bool = False, dest_dir: str | P
     """The dataset a notebook of the course uses: ``(folder, direction)``.
 
     ``quick`` (the tests' quick mode) uses the bundled sample, direction "AtoB"
-    (labels -> photo). Otherwise the standard dataset ``name`` is downloaded (once) and
-    paired with its :data:`PAPER_DIRECTIONS` entry; when the download fails (offline),
-    a message says so and the sample is used instead.
+    (labels -> photo), and ignores the environment variables below. Otherwise the
+    standard dataset ``name`` is downloaded (once) and paired with its
+    :data:`PAPER_DIRECTIONS` entry; when the download fails (offline), a message says so
+    and the sample is used instead.
+
+    Environment overrides (not in quick mode), for offline or reduced runs:
+
+    - ``PIX2PIX_DATA_DIR``: a local folder in the aligned A|B layout (``train/`` and
+      ``test/`` or ``val/``), returned instead of downloading ``name``. Its direction is
+      ``PIX2PIX_DIRECTION`` if set, else the :data:`PAPER_DIRECTIONS` entry of the
+      folder's name (``.../facades`` -> "BtoA"), else "AtoB".
+    - ``PIX2PIX_DIRECTION``: "AtoB" or "BtoA", used with ``PIX2PIX_DATA_DIR``.
+
+    Raises:
+        DatasetError: ``PIX2PIX_DATA_DIR`` is not a folder holding ``train/`` and
+            ``test/`` or ``val/``, or ``PIX2PIX_DIRECTION`` is not "AtoB" / "BtoA".
     """
+    if not quick and os.environ.get("PIX2PIX_DATA_DIR"):
+        return _local_dataset(os.environ["PIX2PIX_DATA_DIR"], os.environ.get("PIX2PIX_DIRECTION"))
     if not quick:
         try:
             return download(name, dest_dir, base_url), PAPER_DIRECTIONS[name]
         except DatasetError as e:
             print(f"{e}\n-> using the bundled synthetic sample instead")
     return sample_dir(), "AtoB"
+
+
+def _local_dataset(data_dir: str | Path, direction: str | None) -> tuple[Path, str]:
+    """``(folder, direction)`` for ``PIX2PIX_DATA_DIR``, after checking its layout."""
+    folder = Path(data_dir).expanduser()
+    if not folder.is_dir():
+        raise DatasetError(f"PIX2PIX_DATA_DIR={data_dir}: no such folder")
+    missing = [] if (folder / "train").is_dir() else ["train/"]
+    if not ((folder / "test").is_dir() or (folder / "val").is_dir()):
+        missing.append("test/ or val/")
+    if missing:
+        raise DatasetError(f"PIX2PIX_DATA_DIR={data_dir}: not an aligned A|B dataset folder "
+                           f"(no {' and no '.join(missing)} in it)")
+    if not direction:
+        direction = PAPER_DIRECTIONS.get(folder.resolve().name, "AtoB")
+    if direction not in ("AtoB", "BtoA"):
+        raise DatasetError(f"PIX2PIX_DIRECTION={direction!r}: use 'AtoB' or 'BtoA'")
+    return folder, direction
