@@ -6,6 +6,11 @@ half, B on the right half. A dataset folder holds one sub-folder per split::
     DATA_DIR/train/*.jpg|*.jpeg|*.png
     DATA_DIR/test/...      (or val/)
 
+Pairs kept as two files with the same name are read too, in either of these layouts::
+
+    DATA_DIR/train/A/x.jpg + DATA_DIR/train/B/x.jpg
+    DATA_DIR/A/train/x.jpg + DATA_DIR/B/train/x.jpg      (the authors' combine_A_and_B layout)
+
 Training images get the paper's random jitter: both halves are resized to
 ``load_size`` (286), the SAME random ``image_size`` (256) crop is taken from both and
 both are mirrored together with p=0.5. Test images are only resized. Pixels are scaled
@@ -15,6 +20,7 @@ to [-1, 1] to match the generator's tanh.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -47,7 +53,8 @@ def list_images(folder: str | Path) -> list[Path]:
                    if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
         others = sum(1 for p in folder.iterdir())
-        what = f"{others} entries but no .jpg/.jpeg/.png images" if others else "empty"
+        entries = f"{others} entry" if others == 1 else f"{others} entries"
+        what = f"{entries} but no .jpg/.jpeg/.png images" if others else "empty"
         raise DataError(f"{folder}: {what}")
     return files
 
@@ -68,15 +75,52 @@ def split_dir(data_dir: str | Path, split: str) -> Path:
 
 
 def find_test_split(data_dir: str | Path) -> str | None:
-    """'test' if present, else 'val', else None."""
+    """'test' if present (in either layout), else 'val', else None."""
     for split in TEST_SPLITS:
-        if (Path(data_dir) / split).is_dir():
+        if (Path(data_dir) / split).is_dir() or (Path(data_dir) / "A" / split).is_dir():
             return split
     return None
 
 
-def check_image(path: str | Path) -> tuple[int, int, int]:
-    """Decode one aligned image fully and check it; return (height, width, channels).
+def _separate_dirs(data_dir: Path, split: str) -> tuple[Path, Path] | None:
+    for a_dir, b_dir in ((data_dir / split / "A", data_dir / split / "B"),
+                         (data_dir / "A" / split, data_dir / "B" / split)):
+        if a_dir.is_dir() or b_dir.is_dir():
+            if not (a_dir.is_dir() and b_dir.is_dir()):
+                missing = b_dir if a_dir.is_dir() else a_dir
+                raise DataError(f"{missing}: folder not found; pairs in separate files need both "
+                                f"{a_dir} and {b_dir}")
+            return a_dir, b_dir
+    return None
+
+
+def list_pairs(data_dir: str | Path, split: str) -> list[tuple[Path, Path | None]]:
+    """The pairs of one split: (aligned file, None) or (A file, B file) matched by name.
+
+    Raises:
+        DataError: missing folders, no images, or A and B names that do not match.
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        split_dir(data_dir, split)  # raises the "data folder not found" error
+    dirs = _separate_dirs(data_dir, split)
+    if dirs is None:
+        return [(f, None) for f in list_images(split_dir(data_dir, split))]
+    a_files = {p.stem: p for p in list_images(dirs[0])}
+    b_files = {p.stem: p for p in list_images(dirs[1])}
+    only_a, only_b = sorted(a_files.keys() - b_files.keys()), sorted(b_files.keys() - a_files.keys())
+    if only_a or only_b:
+        def some(names, files, folder):
+            return f"{len(names)} only in {folder} (e.g. {', '.join(files[n].name for n in names[:3])})"
+        parts = [some(n, f, d) for n, f, d in ((only_a, a_files, dirs[0]), (only_b, b_files, dirs[1])) if n]
+        raise DataError(f"A and B file names do not match: {'; '.join(parts)}")
+    return [(a_files[k], b_files[k]) for k in sorted(a_files)]
+
+
+def check_image(path: str | Path, aligned: bool = True) -> tuple[int, int, int]:
+    """Decode one image fully and check it; return (height, width, channels).
+
+    ``aligned``: the file holds A|B side by side, so its width must be even.
 
     Raises:
         DataError: naming the file: empty, not an image, truncated/corrupt, odd width or
@@ -90,57 +134,63 @@ def check_image(path: str | Path) -> tuple[int, int, int]:
         img = tf.io.decode_image(data, expand_animations=False)
     except (tf.errors.InvalidArgumentError, tf.errors.DataLossError) as e:
         reason = e.message.splitlines()[0] if e.message else type(e).__name__
+        reason = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:\w+\]", "", reason).strip()  # TF's op wrapper text
         raise DataError(f"{path}: not a readable JPEG/PNG image ({reason})") from None
     h, w, c = (int(v) for v in img.shape)
     if c not in (1, 2, 3, 4):
         raise DataError(f"{path}: unsupported number of channels {c}")
-    if w % 2:
+    if aligned and w % 2:
         raise DataError(f"{path}: width {w} is odd; an aligned A|B image has A and B side by "
                         "side, each half the width")
-    if w < 4 or h < 2:
-        raise DataError(f"{path}: image of {w}x{h} is too small to hold an A|B pair")
+    if h < 2 or w < (4 if aligned else 2):
+        raise DataError(f"{path}: image of {w}x{h} is too small")
     return h, w, c
 
 
-def check_images(files: list[Path], skip_bad: bool = False, workers: int = 8) -> list[Path]:
+def check_pairs(pairs: list[tuple[Path, Path | None]], skip_bad: bool = False,
+                workers: int = 8) -> list[tuple[Path, Path | None]]:
     """Decode every file up front so a bad one stops the run before training starts.
 
     Args:
-        files: image paths.
-        skip_bad: instead of raising, leave bad files out and print one warning that counts them.
+        pairs: from :func:`list_pairs`.
+        skip_bad: instead of raising, leave bad pairs out and print one warning that counts them.
 
     Returns:
-        The usable files, in order.
+        The usable pairs, in order.
 
     Raises:
         DataError: for the first bad file (in sorted order), unless ``skip_bad``.
     """
-    def probe(path):
+    def probe(pair):
+        a, b = pair
         try:
-            check_image(path)
+            check_image(a, aligned=b is None)
+            if b is not None:
+                check_image(b, aligned=False)
             return None
         except DataError as e:
             return str(e)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        problems = list(pool.map(probe, files))
-    bad = [(f, why) for f, why in zip(files, problems) if why]
+        problems = list(pool.map(probe, pairs))
+    bad = [why for why in problems if why]
     if bad and not skip_bad:
         more = f" (and {len(bad) - 1} more bad file(s); --skip-bad-files leaves them out)" if len(bad) > 1 else ""
-        raise DataError(bad[0][1] + more)
+        raise DataError(bad[0] + more)
     if bad:
-        print(f"pix2pix-tf: warning: skipped {len(bad)} bad file(s) of {len(files)} in "
-              f"{files[0].parent}; first: {bad[0][1]}", file=sys.stderr)
-    good = [f for f, why in zip(files, problems) if not why]
+        print(f"pix2pix-tf: warning: skipped {len(bad)} bad pair(s) of {len(pairs)} in "
+              f"{pairs[0][0].parent}; first: {bad[0]}", file=sys.stderr)
+    good = [pair for pair, why in zip(pairs, problems) if not why]
     if not good:
-        raise DataError(f"{files[0].parent}: none of the {len(files)} images is readable")
+        raise DataError(f"{pairs[0][0].parent}: none of the {len(pairs)} images is readable")
     return good
 
 
-def split_files(data_dir: str | Path, split: str, check: bool = True, skip_bad: bool = False) -> list[Path]:
-    """The image files of one split, checked (see :func:`check_images`) unless ``check=False``."""
-    files = list_images(split_dir(data_dir, split))
-    return check_images(files, skip_bad=skip_bad) if check else files
+def split_pairs(data_dir: str | Path, split: str, check: bool = True,
+                skip_bad: bool = False) -> list[tuple[Path, Path | None]]:
+    """The pairs of one split (see :func:`list_pairs`), checked unless ``check=False``."""
+    pairs = list_pairs(data_dir, split)
+    return check_pairs(pairs, skip_bad=skip_bad) if check else pairs
 
 
 # --------------------------------------------------------------------------- tensors
@@ -161,6 +211,26 @@ def decode_pair(image_bytes: tf.Tensor, config: Pix2PixConfig) -> tuple[tf.Tenso
     if config.output_channels == 1:
         b = tf.image.rgb_to_grayscale(b)
     return a, b
+
+
+def decode_separate(a_bytes: tf.Tensor, b_bytes: tf.Tensor, config: Pix2PixConfig) -> tuple[tf.Tensor, tf.Tensor]:
+    """Like :func:`decode_pair` for A and B stored as two files (sizes may differ)."""
+    a = tf.cast(tf.io.decode_image(a_bytes, channels=3, expand_animations=False), tf.float32)
+    b = tf.cast(tf.io.decode_image(b_bytes, channels=3, expand_animations=False), tf.float32)
+    if config.direction == "BtoA":
+        a, b = b, a
+    if config.input_channels == 1:
+        a = tf.image.rgb_to_grayscale(a)
+    if config.output_channels == 1:
+        b = tf.image.rgb_to_grayscale(b)
+    return a, b
+
+
+def _decode(paths: tf.Tensor, config: Pix2PixConfig, separate: bool):
+    """paths: (2,) string tensor [A or aligned file, B file or ""]."""
+    if separate:
+        return decode_separate(tf.io.read_file(paths[0]), tf.io.read_file(paths[1]), config)
+    return decode_pair(tf.io.read_file(paths[0]), config)
 
 
 def _resize(x: tf.Tensor, size: int, method: str) -> tf.Tensor:
@@ -202,16 +272,16 @@ def to_uint8(x: tf.Tensor) -> tf.Tensor:
     return tf.cast(tf.round(tf.clip_by_value((tf.cast(x, tf.float32) + 1.0) * 127.5, 0, 255)), tf.uint8)
 
 
-def load_train_example(path: tf.Tensor, seed: tf.Tensor, config: Pix2PixConfig):
-    """File path -> jittered, normalized (input, target)."""
-    a, b = decode_pair(tf.io.read_file(path), config)
+def load_train_example(paths: tf.Tensor, seed: tf.Tensor, config: Pix2PixConfig, separate: bool = False):
+    """File paths -> jittered, normalized (input, target)."""
+    a, b = _decode(paths, config, separate)
     a, b = random_jitter(a, b, config, seed)
     return normalize(a), normalize(b)
 
 
-def load_test_example(path: tf.Tensor, config: Pix2PixConfig):
-    """File path -> resized, normalized (input, target)."""
-    a, b = decode_pair(tf.io.read_file(path), config)
+def load_test_example(paths: tf.Tensor, config: Pix2PixConfig, separate: bool = False):
+    """File paths -> resized, normalized (input, target)."""
+    a, b = _decode(paths, config, separate)
     s = config.image_size
     return (normalize(tf.ensure_shape(_resize(a, s, config.resize_method), (s, s, config.input_channels))),
             normalize(tf.ensure_shape(_resize(b, s, config.resize_method), (s, s, config.output_channels))))
@@ -220,49 +290,51 @@ def load_test_example(path: tf.Tensor, config: Pix2PixConfig):
 # -------------------------------------------------------------------------- datasets
 def make_dataset(data_dir: str | Path, split: str, config: Pix2PixConfig, training: bool | None = None,
                  batch_size: int | None = None, check: bool = True, skip_bad: bool = False,
-                 files: list[Path] | None = None, skip: int = 0) -> tuple[tf.data.Dataset, int]:
+                 pairs: list[tuple[Path, Path | None]] | None = None, skip: int = 0) -> tuple[tf.data.Dataset, int]:
     """Build the tf.data pipeline of one split.
 
     Args:
-        data_dir: folder holding ``split/`` with aligned A|B images.
+        data_dir: folder holding ``split/`` with aligned A|B images (or A/ and B/ folders).
         split: "train", "test" or "val".
         config: sizes, channels, direction, jitter and seed.
         training: jitter, shuffle and repeat forever (default: ``split == "train"``).
         batch_size: defaults to ``config.batch_size`` for training, 1 for evaluation.
         check: decode every file up front and raise :class:`DataError` on the first bad one.
         skip_bad: with ``check``, leave bad files out (with a warning) instead of raising.
-        files: use these (already checked) files instead of listing the split.
+        pairs: use these (already checked) pairs from :func:`split_pairs` instead of listing.
         skip: training only: start this many examples into the (deterministic) stream, so a
             resumed run sees exactly the images and crops an uninterrupted run would.
 
     Returns:
-        (dataset of (input, target) float32 batches in [-1, 1], number of files).
+        (dataset of (input, target) float32 batches in [-1, 1], number of pairs).
 
     Example:
         >>> ds, n = make_dataset("data/facades_synthetic", "train", Pix2PixConfig(image_size=64, load_size=72))
     """
     training = split == "train" if training is None else training
-    if files is None:
-        files = split_files(data_dir, split, check=check, skip_bad=skip_bad)
-    paths = tf.data.Dataset.from_tensor_slices([str(p) for p in files])
+    if pairs is None:
+        pairs = split_pairs(data_dir, split, check=check, skip_bad=skip_bad)
+    separate = pairs[0][1] is not None
+    paths = tf.data.Dataset.from_tensor_slices([[str(a), str(b or "")] for a, b in pairs])
     autotune = tf.data.AUTOTUNE
     if training:
         batch_size = batch_size or config.batch_size
-        if len(files) < batch_size:
-            raise DataError(f"{data_dir}/{split}: {len(files)} images, fewer than batch_size={batch_size}")
-        ds = paths.shuffle(len(files), seed=config.seed, reshuffle_each_iteration=True).repeat()
+        if len(pairs) < batch_size:
+            raise DataError(f"{data_dir}/{split}: {len(pairs)} images, fewer than batch_size={batch_size}")
+        ds = paths.shuffle(len(pairs), seed=config.seed, reshuffle_each_iteration=True).repeat()
         ds = ds.enumerate()  # the element index seeds its jitter: fresh crops every epoch
         ds = ds.skip(skip)  # before decoding: skipping costs nothing
-        ds = ds.map(lambda i, p: load_train_example(p, tf.stack([tf.cast(config.seed, tf.int64), i]), config),
+        ds = ds.map(lambda i, p: load_train_example(p, tf.stack([tf.cast(config.seed, tf.int64), i]),
+                                                    config, separate),
                     num_parallel_calls=autotune)
         ds = ds.batch(batch_size, drop_remainder=True)
     else:
-        ds = paths.map(lambda p: load_test_example(p, config), num_parallel_calls=autotune)
+        ds = paths.map(lambda p: load_test_example(p, config, separate), num_parallel_calls=autotune)
         ds = ds.batch(batch_size or 1)
-    return ds.prefetch(autotune), len(files)
+    return ds.prefetch(autotune), len(pairs)
 
 
 def load_pair_file(path: str | Path, config: Pix2PixConfig) -> tuple[tf.Tensor, tf.Tensor]:
     """One aligned file as a test example (input, target), checked, in [-1, 1]."""
     check_image(path)
-    return load_test_example(tf.constant(os.fspath(path)), config)
+    return load_test_example(tf.constant([os.fspath(path), ""]), config)

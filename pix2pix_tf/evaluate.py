@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from .callbacks import image_grid, save_png
 from .config import Pix2PixConfig, Pix2PixError
-from .data import find_test_split, list_images, make_dataset, split_dir
+from .data import find_test_split, make_dataset, split_pairs
 from .metrics import fid_from_features, image_metrics, inception_feature_extractor
 
 
@@ -65,8 +65,9 @@ def evaluate(model_path: str | Path, data_dir: str | Path, split: str | None = N
     split = split or find_test_split(data_dir)
     if split is None:
         raise Pix2PixError(f"{data_dir}: no test/ or val/ split to evaluate (pass --split)")
-    files = list_images(split_dir(data_dir, split))
-    ds, n = make_dataset(data_dir, split, config, training=False, batch_size=batch_size)
+    pairs = split_pairs(data_dir, split)
+    files = [a for a, _ in pairs]
+    ds, n = make_dataset(data_dir, split, config, training=False, batch_size=batch_size, pairs=pairs)
 
     values = {"l1": [], "psnr": [], "ssim": []}
     fakes, reals = [], []

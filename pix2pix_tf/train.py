@@ -26,7 +26,7 @@ import tensorflow as tf
 from . import callbacks as cb
 from .blocks import set_inference_mode
 from .config import ConfigError, Pix2PixConfig, Pix2PixError
-from .data import find_test_split, make_dataset, split_files
+from .data import DataError, find_test_split, make_dataset, split_pairs
 from .export import export_saved_model
 from .model import Pix2Pix
 
@@ -118,8 +118,10 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
         tf.config.experimental.enable_op_determinism()  # process-wide; CPU kernels become bitwise repeatable
 
     # Check all data before touching the run folder: a bad file stops us here, not an hour in.
-    train_files = split_files(data_dir, "train", skip_bad=skip_bad_files)
-    n_train = len(train_files)
+    train_pairs = split_pairs(data_dir, "train", skip_bad=skip_bad_files)
+    n_train = len(train_pairs)
+    if n_train < config.batch_size:
+        raise DataError(f"{data_dir}/train: {n_train} images, fewer than batch_size={config.batch_size}")
     test_split = find_test_split(data_dir)
     test_ds, n_test = (make_dataset(data_dir, test_split, config, skip_bad=skip_bad_files)
                        if test_split else (None, 0))
@@ -142,10 +144,11 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
         restore_latest(ckpt, manager)
     start_step = model.step
     # the same example stream an uninterrupted run would see from this step on
-    train_ds, _ = make_dataset(data_dir, "train", config, files=train_files,
+    train_ds, _ = make_dataset(data_dir, "train", config, pairs=train_pairs,
                                skip=start_step * config.batch_size)
 
-    snap_ds = test_ds if test_ds is not None else make_dataset(data_dir, "train", config, training=False)[0]
+    snap_ds = (test_ds if test_ds is not None
+               else make_dataset(data_dir, "train", config, training=False, pairs=train_pairs)[0])
     snap = next(iter(snap_ds.unbatch().batch(snapshot_count)))
     timer = cb.Throughput(config.batch_size)
     saver = cb.CheckpointEvery(manager, checkpoint_every)
