@@ -90,3 +90,14 @@ def test_refuses_to_overwrite_a_run(trained_run):
     with pytest.raises(RunDirError, match="differs .* image_size"):
         train(cfg.replace(image_size=32, load_size=36), root / "data", root / "run", steps=1,
               resume=True, verbose=0)
+
+
+def test_overwrite_removes_only_run_files(trained_run, tmp_path):
+    root, _, cfg = trained_run
+    run = shutil.copytree(root / "run", tmp_path / "run")
+    (run / "my_notes.txt").write_text("keep me")
+    (run / "my_figures").mkdir()
+    train(cfg, root / "data", run, steps=2, steps_per_epoch=2, overwrite=True, verbose=0, export=False)
+    assert (run / "my_notes.txt").read_text() == "keep me" and (run / "my_figures").is_dir()
+    assert sorted(p.name for p in (run / "checkpoints").glob("*.index")) == ["ckpt-2.index"]
+    assert not (run / "saved_model").exists()  # the old export was a run file: removed
