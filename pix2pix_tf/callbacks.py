@@ -91,6 +91,8 @@ class CheckpointEvery(keras.callbacks.Callback):
 class TrainingDiverged(Pix2PixError):
     """A loss became NaN or infinite; training stopped without saving the bad weights."""
 
+    exit_code = 3
+
 
 class NaNGuard(keras.callbacks.Callback):
     """Stop at the first step whose losses are not finite, before anything saves the weights.

@@ -197,11 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args)
     except Pix2PixError as e:
-        if type(e).__name__ == "TrainingDiverged":
-            print(f"pix2pix-tf {args.command}: error: {e}", file=sys.stderr)
-            return 3
         print(f"pix2pix-tf {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        return e.exit_code
     except KeyboardInterrupt:
         print("interrupted; the last checkpoint is kept", file=sys.stderr)
         return 130

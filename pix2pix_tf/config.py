@@ -31,6 +31,8 @@ MAX_UNET_DEPTH = 8  # the paper's U-Net has 8 downsamplings (256 -> 1x1)
 class Pix2PixError(ValueError):
     """Base of the errors caused by user input; the CLI prints them as one line and exits 2."""
 
+    exit_code = 2
+
 
 class ConfigError(Pix2PixError):
     """A configuration value is out of range or unknown; the message names the field."""

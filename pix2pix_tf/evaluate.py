@@ -17,7 +17,9 @@ import tensorflow as tf
 from .callbacks import image_grid, save_png
 from .config import Pix2PixConfig, Pix2PixError
 from .data import find_test_split, make_dataset, split_pairs
+from .export import load_exported_config
 from .metrics import fid_from_features, image_metrics, inception_feature_extractor
+from .train import load_run
 
 
 def load_generator_fn(model_path: str | Path):
@@ -26,8 +28,6 @@ def load_generator_fn(model_path: str | Path):
     Accepts a SavedModel folder, a run folder with ``saved_model/`` or a run folder with only
     ``checkpoints/`` (then the generator is rebuilt in the run's configured inference mode).
     """
-    from .export import load_exported_config  # noqa: PLC0415  (keeps import light)
-
     path = Path(model_path)
     sm = path if (path / "saved_model.pb").is_file() else path / "saved_model"
     if (sm / "saved_model.pb").is_file():
@@ -36,8 +36,6 @@ def load_generator_fn(model_path: str | Path):
         config = Pix2PixConfig.from_dict(load_exported_config(model))
         return (lambda x: serve(images=tf.cast(x, tf.float32))["output"]), config, f"SavedModel {sm}"
     if (path / "config.json").is_file() and (path / "checkpoints").is_dir():
-        from .train import load_run  # noqa: PLC0415
-
         run = load_run(path)
         return (lambda x: run.generator(x, training=False)), run.config, f"run {path} (checkpoint)"
     raise Pix2PixError(f"{path}: neither a SavedModel folder nor a run folder with "

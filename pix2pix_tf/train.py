@@ -173,7 +173,7 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
 
     test_metrics = {}
     if test_ds is not None:
-        for mode in ("deterministic", "paper"):
+        for mode in dict.fromkeys(("deterministic", "paper", config.inference_mode)):
             set_inference_mode(model, mode)  # also drops Pix2Pix's cached test function
             test_metrics[mode] = {k: float(v) for k, v in
                                   model.evaluate(test_ds, verbose=0, return_dict=True).items()}
