@@ -5,6 +5,7 @@
     pix2pix-tf export --run RUN --out PATH [--format savedmodel|tflite] [--inference-mode ...]
     pix2pix-tf evaluate --model SAVEDMODEL_OR_RUN --data DIR [--split test] [--out DIR] [--fid]
     pix2pix-tf make-sample --out DIR [--train 40] [--test 10] [--size 256] [--seed 0]
+    pix2pix-tf make-pairs --task TASK --src PHOTOS_DIR --out DATA_DIR [--size 256] [--opt K=V ...]
 
 Every config field is also a ``train`` flag (``--lambda-l1 10``, ``--no-random-mirror``).
 Errors in what the user typed or pointed at print one line and exit with status 2.
@@ -21,6 +22,7 @@ import typing
 
 from .config import Pix2PixConfig, Pix2PixError, default_load_size
 from . import config as config_module
+from .recipe_options import DEFAULT_OPTIONS, OPTION_HELP, TASKS
 
 _CHOICES = {
     "direction": config_module.DIRECTIONS, "norm": config_module.NORMS,
@@ -124,6 +126,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fid", action="store_true",
                    help="also compute FID (Inception-v3 ImageNet weights are downloaded once)")
 
+    task_help = "; ".join(f"{t}: " + ", ".join(f"{k}={v} ({OPTION_HELP[t][k]})" for k, v in opts.items())
+                          for t, opts in DEFAULT_OPTIONS.items())
+    p = sub.add_parser("make-pairs", help="turn a folder of photos into a paired dataset",
+                       description="Degrade every photo (A) and pair it with the original (B). "
+                                   "Task options, set with --opt NAME=VALUE: " + task_help)
+    p.add_argument("--task", required=True, choices=TASKS)
+    p.add_argument("--src", required=True, help="folder of photos (any size; unreadable files skipped)")
+    p.add_argument("--out", required=True, help="dataset folder to write (train/ val/ test/)")
+    p.add_argument("--size", type=_positive(int), default=256, help="square size (default 256)")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="default 0.1")
+    p.add_argument("--test-fraction", type=float, default=0.1, help="default 0.1")
+    p.add_argument("--seed", type=int, default=0, help="default 0")
+    p.add_argument("--mode", choices=("center_crop", "resize"), default="center_crop",
+                   help="how photos become square (default center_crop)")
+    p.add_argument("--opt", action="append", default=[], metavar="NAME=VALUE",
+                   help="a task option, repeatable (e.g. --opt factor=8)")
+    p.add_argument("--overwrite", action="store_true", help="replace pairs already in --out")
+
     p = sub.add_parser("make-sample", help="write the synthetic facades dataset")
     p.add_argument("--out", default="data/facades_synthetic", help="output folder")
     p.add_argument("--train", type=_positive(int), default=40, help="training pairs (default 40)")
@@ -183,6 +203,21 @@ def _run(args) -> int:
         result.pop("per_image")
         print(json.dumps(result, indent=2))
         print(f"written to {out}/metrics.json, best.png, worst.png")
+    elif args.command == "make-pairs":
+        from .recipes import make_pairs
+        options = {}
+        for item in args.opt:
+            name, sep, value = item.partition("=")
+            if not sep or not name:
+                raise Pix2PixError(f"--opt {item!r}: expected NAME=VALUE")
+            options[name] = value
+        info = make_pairs(args.task, args.src, args.out, size=args.size, val_fraction=args.val_fraction,
+                          test_fraction=args.test_fraction, seed=args.seed, mode=args.mode,
+                          overwrite=args.overwrite, **options)
+        for item in info.get("skipped", []):
+            print(f"skipped: {item['file']}: {item['reason']}", file=sys.stderr)
+        print(json.dumps({k: v for k, v in info.items() if k != "skipped"}
+                         | {"skipped": len(info.get("skipped", []))}))
     elif args.command == "make-sample":
         from .datasets.synthetic import write_sample
         info = write_sample(args.out, n_train=args.train, n_test=args.test, size=args.size, seed=args.seed)

@@ -124,3 +124,28 @@ def test_export_and_evaluate_commands(trained_run, tmp_path):
     assert_clean_error(cli("export", "--run", root / "run", "--out", tmp_path / "p.tflite",
                            "--format", "tflite", "--inference-mode", "paper"),
                        "deterministic inference mode")
+
+
+def test_make_pairs_command(tmp_path, capsys):
+    from pix2pix_tf import cli as cli_module
+
+    src = tmp_path / "photos"
+    rng = np.random.default_rng(4)
+    for i in range(10):
+        write_image(src / f"p{i}.jpg", rng.integers(0, 256, (40 + i, 60, 3), dtype=np.uint8))
+    (src / "broken.jpg").write_bytes(b"nope")
+    code = cli_module.main(["make-pairs", "--task", "superres", "--src", str(src), "--out",
+                            str(tmp_path / "pairs"), "--size", "32", "--opt", "factor=2"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    info = json.loads(captured.out.strip().splitlines()[-1])
+    assert (info["train"], info["val"], info["test"], info["skipped"]) == (8, 1, 1, 1)
+    assert info["options"]["factor"] == 2 and "broken.jpg" in captured.err
+    img = tf.io.decode_jpeg((tmp_path / "pairs" / "train" / "p0.jpg").read_bytes())
+    assert img.shape == (32, 64, 3)
+    code = cli_module.main(["make-pairs", "--task", "superres", "--src", str(src), "--out",
+                            str(tmp_path / "p2"), "--opt", "factor=3"])
+    assert code == 2 and "factor" in capsys.readouterr().err.strip().splitlines()[-1]
+    code = cli_module.main(["make-pairs", "--task", "edges", "--src", str(src), "--out",
+                            str(tmp_path / "p3"), "--opt", "sigma"])
+    assert code == 2 and "expected NAME=VALUE" in capsys.readouterr().err
