@@ -121,3 +121,41 @@ def test_course_dataset_quick_uses_the_sample():
     folder, direction = standard.course_dataset("facades", quick=True)
     assert standard.is_extracted(folder) and direction == "AtoB"
     assert folder.name == standard.SAMPLE_NAME
+
+
+def test_course_dataset_uses_pix2pix_data_dir(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "edges2shoes"
+    for split in ("train", "val"):
+        write_image(folder / split / "1.jpg", make_pair(rng, 32, 32))
+    missing = (tmp_path / "nowhere").as_uri()  # would fail if a download were tried
+    monkeypatch.delenv("PIX2PIX_DIRECTION", raising=False)
+    monkeypatch.setenv("PIX2PIX_DATA_DIR", str(folder))
+    # direction: the folder's paper direction, else AtoB; PIX2PIX_DIRECTION wins
+    assert standard.course_dataset("facades", base_url=missing) == (folder, "AtoB")
+    facades = tmp_path / "facades"
+    (facades / "train").mkdir(parents=True)
+    (facades / "test").mkdir()
+    monkeypatch.setenv("PIX2PIX_DATA_DIR", str(facades))
+    assert standard.course_dataset("maps", base_url=missing) == (facades, "BtoA")
+    other = tmp_path / "mine"
+    (other / "train").mkdir(parents=True)
+    (other / "val").mkdir()
+    monkeypatch.setenv("PIX2PIX_DATA_DIR", str(other))
+    assert standard.course_dataset("facades", base_url=missing) == (other, "AtoB")
+    monkeypatch.setenv("PIX2PIX_DIRECTION", "BtoA")
+    assert standard.course_dataset("facades", base_url=missing) == (other, "BtoA")
+    # quick mode ignores the overrides
+    assert standard.course_dataset("facades", quick=True)[0].name == standard.SAMPLE_NAME
+    # bad values: clear errors
+    monkeypatch.setenv("PIX2PIX_DIRECTION", "sideways")
+    with pytest.raises(standard.DatasetError, match="PIX2PIX_DIRECTION"):
+        standard.course_dataset("facades", base_url=missing)
+    monkeypatch.delenv("PIX2PIX_DIRECTION")
+    monkeypatch.setenv("PIX2PIX_DATA_DIR", str(tmp_path / "absent"))
+    with pytest.raises(standard.DatasetError, match="no such folder"):
+        standard.course_dataset("facades", base_url=missing)
+    (tmp_path / "half" / "train").mkdir(parents=True)
+    monkeypatch.setenv("PIX2PIX_DATA_DIR", str(tmp_path / "half"))
+    with pytest.raises(standard.DatasetError, match="test/ or val/"):
+        standard.course_dataset("facades", base_url=missing)
