@@ -194,36 +194,36 @@ def split_pairs(data_dir: str | Path, split: str, check: bool = True,
 
 
 # --------------------------------------------------------------------------- tensors
+def _orient(a: tf.Tensor, b: tf.Tensor, config: Pix2PixConfig) -> tuple[tf.Tensor, tf.Tensor]:
+    """Apply ``direction`` (which side is the input) and the configured channel counts."""
+    if config.direction == "BtoA":
+        a, b = b, a
+    if config.input_channels == 1:
+        a = tf.image.rgb_to_grayscale(a)
+    if config.output_channels == 1:
+        b = tf.image.rgb_to_grayscale(b)
+    return a, b
+
+
+def _decode_rgb(image_bytes: tf.Tensor) -> tf.Tensor:
+    """Any JPEG/PNG (gray, RGBA, 16-bit, palette) -> (H, W, 3) float32 in [0, 255]."""
+    return tf.cast(tf.io.decode_image(image_bytes, channels=3, expand_animations=False), tf.float32)
+
+
 def decode_pair(image_bytes: tf.Tensor, config: Pix2PixConfig) -> tuple[tf.Tensor, tf.Tensor]:
     """Decode aligned A|B bytes and return (input, target) as float32 in [0, 255].
 
     Grayscale and RGBA files are converted to RGB; with 1-channel configs the halves are
     then converted to grayscale. ``direction`` decides which half is the input.
     """
-    img = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)  # (H, W, 3) uint8
-    img = tf.cast(img, tf.float32)
+    img = _decode_rgb(image_bytes)  # (H, W, 3)
     half = tf.shape(img)[1] // 2
-    a, b = img[:, :half], img[:, half:2 * half]  # (H, W/2, 3) each
-    if config.direction == "BtoA":
-        a, b = b, a
-    if config.input_channels == 1:
-        a = tf.image.rgb_to_grayscale(a)
-    if config.output_channels == 1:
-        b = tf.image.rgb_to_grayscale(b)
-    return a, b
+    return _orient(img[:, :half], img[:, half:2 * half], config)  # (H, W/2, C) each
 
 
 def decode_separate(a_bytes: tf.Tensor, b_bytes: tf.Tensor, config: Pix2PixConfig) -> tuple[tf.Tensor, tf.Tensor]:
     """Like :func:`decode_pair` for A and B stored as two files (sizes may differ)."""
-    a = tf.cast(tf.io.decode_image(a_bytes, channels=3, expand_animations=False), tf.float32)
-    b = tf.cast(tf.io.decode_image(b_bytes, channels=3, expand_animations=False), tf.float32)
-    if config.direction == "BtoA":
-        a, b = b, a
-    if config.input_channels == 1:
-        a = tf.image.rgb_to_grayscale(a)
-    if config.output_channels == 1:
-        b = tf.image.rgb_to_grayscale(b)
-    return a, b
+    return _orient(_decode_rgb(a_bytes), _decode_rgb(b_bytes), config)
 
 
 def _decode(paths: tf.Tensor, config: Pix2PixConfig, separate: bool):
