@@ -88,6 +88,15 @@ def walk_layers(layer):
         yield from walk_layers(sub)
 
 
+def dropout_seed_states(model: keras.Model) -> list:
+    """The random-seed state variables of the model's dropout layers.
+
+    Keras keeps them outside TensorFlow's object graph; checkpoints and SavedModels that must
+    reproduce (or keep drawing) the dropout noise track them explicitly.
+    """
+    return [layer.seed_generator.state for layer in walk_layers(model) if isinstance(layer, NoiseDropout)]
+
+
 def set_inference_mode(model: keras.Model, mode: str) -> keras.Model:
     """Switch every :class:`BatchNorm` and :class:`NoiseDropout` in ``model`` to ``mode``.
 

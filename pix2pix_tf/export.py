@@ -26,7 +26,7 @@ import keras
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from .blocks import NoiseDropout, set_inference_mode, walk_layers
+from .blocks import dropout_seed_states, set_inference_mode
 from .config import Pix2PixConfig, Pix2PixError
 
 CONFIG_ASSET = "pix2pix_config.json"
@@ -38,10 +38,7 @@ class GeneratorModule(tf.Module):
     def __init__(self, generator: keras.Model, config: Pix2PixConfig, inference_mode: str):
         super().__init__(name="pix2pix_generator")
         self.generator = generator
-        # Keras keeps dropout's random-seed state outside TensorFlow's object graph: track it
-        # here so a paper-mode (dropout-as-noise) export can save it.
-        self.seed_states = [layer.seed_generator.state for layer in walk_layers(generator)
-                            if isinstance(layer, NoiseDropout)]
+        self.seed_states = dropout_seed_states(generator)  # so paper-mode exports can save them
         info = {**config.to_dict(), "inference_mode": inference_mode}
         self._config_json = json.dumps(info, sort_keys=True)
         s, cin = config.image_size, config.input_channels

@@ -13,7 +13,7 @@ import keras
 import tensorflow as tf
 
 from . import losses
-from .blocks import NoiseDropout, walk_layers
+from .blocks import dropout_seed_states
 from .config import Pix2PixConfig
 from .discriminator import build_discriminator
 from .generator import build_generator
@@ -150,11 +150,9 @@ class Pix2Pix(keras.Model):
     def checkpoint(self) -> tf.train.Checkpoint:
         """A tf.train.Checkpoint of both networks, both optimizers (their step included) and
         the dropout layers' random-seed states, so a resumed run draws the same noise."""
-        seed_states = [layer.seed_generator.state for layer in walk_layers(self.generator)
-                       if isinstance(layer, NoiseDropout)]
         return tf.train.Checkpoint(generator=self.generator, discriminator=self.discriminator,
                                    g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
-                                   dropout_seeds=seed_states)
+                                   dropout_seeds=dropout_seed_states(self.generator))
 
     @property
     def step(self) -> int:
