@@ -94,6 +94,8 @@ def test_killed_run_resumes_to_the_same_weights_and_is_deterministic(data, tmp_p
     assert ref.keys() == res.keys() and len(ref) > 50
     diffs = {k: float(np.max(np.abs(ref[k].astype(np.float64) - res[k].astype(np.float64)))) for k in ref}
     assert max(diffs.values()) == 0.0, sorted(diffs.items(), key=lambda kv: -kv[1])[:5]
+    print(f"killed after ckpt-{last}, resumed from step {summary['start_step']} to {total}; "
+          f"{len(diffs)} variables, max |difference| {max(diffs.values())}")
     # determinism: a second uninterrupted run gives bit-identical losses
     _run(_cmd(data, tmp_path / "again", "--steps", "12", "--deterministic"))
     ref_hist = (tmp_path / "ref" / "history.csv").read_text().splitlines()
