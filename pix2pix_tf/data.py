@@ -117,6 +117,30 @@ def list_pairs(data_dir: str | Path, split: str) -> list[tuple[Path, Path | None
     return [(a_files[k], b_files[k]) for k in sorted(a_files)]
 
 
+def read_image(path: str | Path, channels: int = 0) -> tf.Tensor:
+    """Read and fully decode one image file, as stored (``channels=0``) or converted.
+
+    Returns:
+        (H, W, C) uint8 tensor (16-bit PNGs are scaled to 8 bits).
+
+    Raises:
+        DataError: naming the file: unreadable, empty, not an image, truncated or corrupt.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if not data:
+        raise DataError(f"{path}: empty file (0 bytes)")
+    try:
+        return tf.io.decode_image(data, channels=channels, expand_animations=False)
+    except (tf.errors.InvalidArgumentError, tf.errors.DataLossError) as e:
+        reason = e.message.splitlines()[0] if e.message else type(e).__name__
+        reason = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:\w+\]", "", reason).strip()  # TF's op wrapper text
+        raise DataError(f"{path}: not a readable JPEG/PNG image ({reason})") from None
+
+
 def check_image(path: str | Path, aligned: bool = True) -> tuple[int, int, int]:
     """Decode one image fully and check it; return (height, width, channels).
 
@@ -126,16 +150,7 @@ def check_image(path: str | Path, aligned: bool = True) -> tuple[int, int, int]:
         DataError: naming the file: empty, not an image, truncated/corrupt, odd width or
             an unsupported channel count.
     """
-    path = Path(path)
-    data = path.read_bytes()
-    if not data:
-        raise DataError(f"{path}: empty file (0 bytes)")
-    try:
-        img = tf.io.decode_image(data, expand_animations=False)
-    except (tf.errors.InvalidArgumentError, tf.errors.DataLossError) as e:
-        reason = e.message.splitlines()[0] if e.message else type(e).__name__
-        reason = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:\w+\]", "", reason).strip()  # TF's op wrapper text
-        raise DataError(f"{path}: not a readable JPEG/PNG image ({reason})") from None
+    img = read_image(path)
     h, w, c = (int(v) for v in img.shape)
     if c not in (1, 2, 3, 4):
         raise DataError(f"{path}: unsupported number of channels {c}")

@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 
 from .config import Pix2PixError
-from .data import DataError, IMAGE_EXTENSIONS, list_images
+from .data import DataError, IMAGE_EXTENSIONS, list_images, read_image
 from .export import load_exported_config
 
 
@@ -24,16 +24,6 @@ def load_saved_model(path: str | Path):
         raise Pix2PixError(f"{path}: SavedModel has no 'translate_uint8' signature; export it "
                            "with pix2pix-tf")
     return model
-
-
-def _read_image(path: Path) -> tf.Tensor:
-    data = path.read_bytes()
-    if not data:
-        raise DataError(f"{path}: empty file (0 bytes)")
-    try:
-        return tf.io.decode_image(data, channels=3, expand_animations=False)
-    except (tf.errors.InvalidArgumentError, tf.errors.DataLossError):
-        raise DataError(f"{path}: not a readable JPEG/PNG image") from None
 
 
 def predict_files(model_path: str | Path, input_path: str | Path, out_dir: str | Path,
@@ -71,7 +61,7 @@ def predict_files(model_path: str | Path, input_path: str | Path, out_dir: str |
     bar = keras.utils.Progbar(len(files), verbose=verbose, unit_name="image")
     for i, path in enumerate(files):
         try:
-            img = _read_image(path)  # (H, W, 3) uint8
+            img = read_image(path, channels=3)  # (H, W, 3) uint8
             if aligned:
                 half = img.shape[1] // 2
                 img = img[:, :half] if cfg["direction"] == "AtoB" else img[:, half:2 * half]

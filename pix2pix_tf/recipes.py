@@ -41,7 +41,7 @@ import numpy as np
 import tensorflow as tf
 
 from .config import Pix2PixError
-from .data import IMAGE_EXTENSIONS, DataError, list_images
+from .data import IMAGE_EXTENSIONS, DataError, list_images, read_image
 from .recipe_options import DEFAULT_OPTIONS, OPTION_HELP, TASKS
 
 __all__ = ["TASKS", "DEFAULT_OPTIONS", "OPTION_HELP", "SPLITS", "RecipeError", "resolve_options",
@@ -450,20 +450,7 @@ def _out_names(files: list[Path]) -> list[str]:
 
 def _decode_photo(path: Path) -> tf.Tensor:
     """Read one source photo as (H, W, 3) uint8, or raise DataError saying why not."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
-    if not data:
-        raise DataError(f"{path}: empty file (0 bytes)")
-    try:
-        img = tf.io.decode_image(data, channels=3, expand_animations=False)
-    except (tf.errors.InvalidArgumentError, tf.errors.DataLossError) as e:
-        reason = (e.message or type(e).__name__).splitlines()[0]
-        raise DataError(f"{path}: not a readable JPEG/PNG image ({reason})") from None
-    if min(int(img.shape[0]), int(img.shape[1])) < 1:
-        raise DataError(f"{path}: image has no pixels")
-    return img
+    return read_image(path, channels=3)
 
 
 def _pair_encoder(task: str, size: int, mode: str, jpeg_quality: int, opts: dict) -> Callable:
