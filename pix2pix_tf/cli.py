@@ -28,8 +28,16 @@ _CHOICES = {
     "direction": config_module.DIRECTIONS, "norm": config_module.NORMS,
     "gan_mode": config_module.GAN_MODES, "gan_update": config_module.GAN_UPDATES,
     "inference_mode": config_module.INFERENCE_MODES, "resize_method": config_module.RESIZE_METHODS,
-    "lr_policy": config_module.LR_POLICIES,
+    "lr_policy": config_module.LR_POLICIES, "net_g": config_module.NET_GS,
+    "net_d": config_module.NET_DS, "loss": config_module.LOSSES,
+    "recon_loss": config_module.RECON_LOSSES, "preprocess": config_module.PREPROCESSES,
+    "dataset_mode": config_module.DATASET_MODES, "precision": config_module.PRECISIONS,
 }
+# the PyTorch reference implementation's flag names, accepted as well
+_ALIASES = {"net_g": ["--netG"], "net_d": ["--netD"], "n_layers_d": ["--n_layers_D"],
+            "lambda_l1": ["--lambda_L1"], "gan_mode": ["--gan_mode"], "image_size": ["--crop_size"],
+            "load_size": ["--load_size"], "input_channels": ["--input_nc"],
+            "output_channels": ["--output_nc"], "dataset_mode": ["--dataset_mode"]}
 
 
 def _positive(kind):
@@ -49,16 +57,16 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model and data settings (default: the paper's)")
     hints = typing.get_type_hints(Pix2PixConfig)
     for field in dataclasses.fields(Pix2PixConfig):
-        flag = "--" + field.name.replace("_", "-")
+        flags = ["--" + field.name.replace("_", "-"), *_ALIASES.get(field.name, [])]
         kind = hints[field.name]
         if kind is bool:
-            group.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction, default=None)
+            group.add_argument(*flags, dest=field.name, action=argparse.BooleanOptionalAction, default=None)
             continue
         base = int if kind in (int, int | None) else float if kind is float else str
         if field.name in ("image_size", "load_size", "batch_size", "ngf", "ndf", "learning_rate",
                           "input_channels", "output_channels", "unet_depth"):
             base = _positive(base)
-        group.add_argument(flag, dest=field.name, type=base, default=None,
+        group.add_argument(*flags, dest=field.name, type=base, default=None,
                            choices=_CHOICES.get(field.name), metavar=None if field.name in _CHOICES
                            else field.name.upper(), help=f"default: {field.default}")
 
@@ -69,6 +77,8 @@ def _config_from_args(args) -> Pix2PixConfig:
                if getattr(args, f.name) is not None}
     if "image_size" in changes and "load_size" not in changes:
         changes["load_size"] = default_load_size(changes["image_size"])
+    if changes.get("dataset_mode") == "colorization" and "input_channels" not in changes:
+        changes["input_channels"] = 1  # the input is the grayscale of the target
     return base.replace(**changes)
 
 

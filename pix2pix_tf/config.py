@@ -25,6 +25,13 @@ GAN_UPDATES = ("simultaneous", "alternating")
 INFERENCE_MODES = ("deterministic", "paper", "moving_average")
 RESIZE_METHODS = ("bicubic", "bilinear", "nearest", "area")
 LR_POLICIES = ("constant", "linear")
+NET_GS = ("unet", "unet_256", "unet_128", "encoder_decoder", "resnet_6blocks", "resnet_9blocks")
+NET_DS = ("patch", "pixel")
+LOSSES = ("l1+cgan", "l1", "cgan", "l1+gan", "gan")
+RECON_LOSSES = ("l1", "l2")
+PREPROCESSES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
+DATASET_MODES = ("aligned", "colorization")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 MAX_UNET_DEPTH = 8  # the paper's U-Net has 8 downsamplings (256 -> 1x1)
 
 
@@ -58,21 +65,28 @@ class Pix2PixConfig:
     output_channels: int = 3  # channels of the generated image
     direction: str = "AtoB"  # which half of an aligned A|B file is the input
     resize_method: str = "bicubic"  # interpolation used by resizing (reference code: bicubic)
+    preprocess: str = "resize_and_crop"  # jitter: resize to load_size, crop image_size (paper); see data.py
+    dataset_mode: str = "aligned"  # A|B files or A/ B/ folders; "colorization": input = gray(target)
 
     # ---- generator (section 3.1, appendix 6.1.1) ----
+    net_g: str = "unet"  # U-Net, depth from image_size (paper); unet_256/128, encoder_decoder, resnet_*
     ngf: int = 64  # filters of the first generator layer (C64)
     unet_depth: int | None = None  # number of downsamplings; None = follow image_size (8 at 256)
     dropout_rate: float = 0.5  # dropout "as noise" in the first decoder blocks (section 3.1)
     num_dropout_blocks: int = 3  # decoder blocks with dropout: CD512-CD512-CD512
     # ---- discriminator (section 3.2.2, appendix 6.1.2) ----
+    net_d: str = "patch"  # PatchGAN with n_layers_d layers (paper); "pixel" = 1x1 PixelGAN
     ndf: int = 64  # filters of the first discriminator layer (C64)
     n_layers_d: int = 3  # 3 -> 70x70 PatchGAN; 0 -> 1x1 PixelGAN; 1 -> 16x16; 5 -> 286x286
     # ---- shared by both networks ----
     norm: str = "batch"  # batch norm (paper); "instance" or "none" for ablations
+    sync_batch_norm: bool = False  # batch statistics over all replicas under tf.distribute
     leaky_slope: float = 0.2  # LeakyReLU slope in the encoder and D (appendix 6.1)
     init_stddev: float = 0.02  # weights ~ N(0, 0.02) (appendix 6.2)
 
     # ---- objective (section 3.1, eq. 4) ----
+    loss: str = "l1+cgan"  # the paper's objective; ablations (table 1): l1, cgan, l1+gan, gan
+    recon_loss: str = "l1"  # the reconstruction term weighted by lambda_l1; "l2" = squared error
     gan_mode: str = "vanilla"  # cross-entropy cGAN loss on logits; "lsgan" for least squares
     lambda_l1: float = 100.0  # weight of the L1 term (lambda = 100)
     d_loss_weight: float = 0.5  # "we divide the objective by 2 while optimizing D" (section 3.3)
@@ -88,6 +102,9 @@ class Pix2PixConfig:
 
     # ---- inference (section 3.3) ----
     inference_mode: str = "deterministic"  # see README: "paper" = test-batch BN stats + dropout noise
+
+    # ---- speed (not in the paper: same maths, faster) ----
+    precision: str = "float32"  # mixed_bfloat16 / mixed_float16 compute; "auto" picks per device
 
     seed: int = 0  # seeds data order, jitter and weight init
 
@@ -136,6 +153,15 @@ class Pix2PixConfig:
         one_of("inference_mode", INFERENCE_MODES)
         one_of("resize_method", RESIZE_METHODS)
         one_of("lr_policy", LR_POLICIES)
+        one_of("net_g", NET_GS)
+        one_of("net_d", NET_DS)
+        one_of("loss", LOSSES)
+        one_of("recon_loss", RECON_LOSSES)
+        one_of("preprocess", PREPROCESSES)
+        one_of("dataset_mode", DATASET_MODES)
+        one_of("precision", PRECISIONS)
+        need(self.dataset_mode != "colorization" or self.input_channels == 1, "input_channels",
+             "must be 1 with dataset_mode colorization (the input is the grayscale target)")
         depth = self.generator_depth  # raises ConfigError when the size does not fit
         need(depth >= 2, "image_size", "is too small for a U-Net (need at least 2 downsamplings)")
         return self
