@@ -35,9 +35,8 @@ _CHOICES = {
 }
 # the PyTorch reference implementation's flag names, accepted as well
 _ALIASES = {"net_g": ["--netG"], "net_d": ["--netD"], "n_layers_d": ["--n_layers_D"],
-            "lambda_l1": ["--lambda_L1"], "gan_mode": ["--gan_mode"], "image_size": ["--crop_size"],
-            "load_size": ["--load_size"], "input_channels": ["--input_nc"],
-            "output_channels": ["--output_nc"], "dataset_mode": ["--dataset_mode"]}
+            "lambda_l1": ["--lambda_L1"], "gan_mode": ["--gan_mode"],
+            "dataset_mode": ["--dataset_mode"]}
 
 
 def _positive(kind):
