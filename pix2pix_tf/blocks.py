@@ -121,6 +121,114 @@ def set_inference_mode(model: keras.Model, mode: str) -> keras.Model:
     return model
 
 
+# Largest input map (height = width) on which the 4x4 stride-2 convolutions run as matmuls.
+# Measured on the 2-core CI CPU (benchmarks/train_throughput.py): TensorFlow's oneDNN kernels
+# are memory-bound on these small maps with big kernels (up to 32 MB at 1024 -> 512 channels):
+# forward + both gradients are 2-4x faster as matmuls up to 32x32 inputs for convolutions
+# and up to 8x8 inputs for transposed convolutions (whose overlap-add grows with the map).
+MATMUL_MAX_CONV = 32
+MATMUL_MAX_DECONV = 8
+
+
+def _use_matmul(config: Pix2PixConfig) -> bool:
+    if config.conv_impl == "auto":
+        return not tf.config.list_physical_devices("GPU")
+    return config.conv_impl == "matmul"
+
+
+class _SmallMapMatmul:
+    """Mixin of the two layers below: ``max_matmul_size``, and ``call`` that takes the
+    subclass's ``_matmul_call`` on small maps and the parent's kernel elsewhere."""
+
+    default_max_size = 0
+
+    def __init__(self, *args, max_matmul_size: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_matmul_size = self.default_max_size if max_matmul_size is None else max_matmul_size
+
+    def get_config(self):
+        return {**super().get_config(), "max_matmul_size": self.max_matmul_size}
+
+    def call(self, inputs):
+        if not _matmul_applies(self, inputs):
+            return super().call(inputs)
+        y = self._matmul_call(inputs)
+        if self.use_bias:
+            y = y + self.bias
+        return self.activation(y) if self.activation is not None else y
+
+
+def _matmul_applies(layer, inputs) -> bool:
+    h, w = inputs.shape[1], inputs.shape[2]
+    return (layer.max_matmul_size > 0 and h is not None and h == w and h <= layer.max_matmul_size
+            and (h % 2 == 0 or h == 1) and layer.kernel_size == (4, 4) and layer.strides == (2, 2)
+            and layer.padding == "same" and layer.data_format == "channels_last"
+            and layer.dilation_rate == (1, 1) and getattr(layer, "groups", 1) == 1)
+
+
+@keras.saving.register_keras_serializable(package="pix2pix_tf")
+class MatmulConv2D(_SmallMapMatmul, keras.layers.Conv2D):
+    """A Conv2D that runs a 4x4 stride-2 "same" convolution on a small map as one matmul.
+
+    The 16 strided slices of the padded input (batch, S, S, C) are stacked into a
+    (batch*S/2*S/2, 16*C) matrix and multiplied by the kernel reshaped to (16*C, filters): the same sums as
+    the convolution, in an order TensorFlow runs faster on CPU when S is small and C large.
+    The kernel has Conv2D's shape and name, so checkpoints do not depend on the choice.
+
+    Args:
+        max_matmul_size: use the matmul when the input map is at most this size (0: never).
+    """
+
+    default_max_size = MATMUL_MAX_CONV
+
+    def _matmul_call(self, inputs):
+        s, cin = inputs.shape[1], inputs.shape[3]
+        out = max(s // 2, 1)
+        # "same" padding of a 4x4 stride-2 window: 1 before, 1 after (2 after for a 1x1 map)
+        padded = tf.pad(inputs, [[0, 0], [1, 1 + (s == 1)], [1, 1 + (s == 1)], [0, 0]])
+        patches = tf.concat([padded[:, ky:ky + 2 * out:2, kx:kx + 2 * out:2, :]
+                             for ky in range(4) for kx in range(4)],
+                            axis=-1)  # (batch, S/2, S/2, 16*C) in the kernel's (ky, kx, c) order
+        y = tf.matmul(tf.reshape(patches, (-1, 16 * cin)),
+                      tf.reshape(self.kernel, (16 * cin, self.filters)))  # kernel (4, 4, C, F)
+        return tf.reshape(y, (-1, out, out, self.filters))  # (batch, S/2, S/2, F)
+
+
+@keras.saving.register_keras_serializable(package="pix2pix_tf")
+class MatmulConv2DTranspose(_SmallMapMatmul, keras.layers.Conv2DTranspose):
+    """A Conv2DTranspose (4x4, stride 2, "same") that runs on a small map as one matmul.
+
+    Every input pixel times the kernel gives a 4x4 block of the output; the blocks are
+    computed together as (batch*S*S, C) x (C, 16*F) and overlap-added (each output pixel
+    gets 2x2 of them). Same weights (shape (4, 4, F, C)) and results as the parent layer.
+
+    Args:
+        max_matmul_size: use the matmul when the input map is at most this size (0: never).
+    """
+
+    default_max_size = MATMUL_MAX_DECONV
+
+    def _matmul_call(self, inputs):
+        s, cin, f = inputs.shape[1], inputs.shape[3], self.filters
+        blocks = tf.matmul(tf.reshape(inputs, (-1, cin)),
+                           tf.reshape(self.kernel, (16 * f, cin)), transpose_b=True)
+        blocks = tf.reshape(blocks, (-1, s, s, 4, 4, f))  # block of input pixel (i, j): (ky, kx, F)
+        # full output row 2*i + ky with ky = 2*a + q: phase q of row i + a; same for columns
+        phase_rows = []
+        for qy in (0, 1):
+            phase_cols = []
+            for qx in (0, 1):
+                acc = 0
+                for ay in (0, 1):
+                    for ax in (0, 1):
+                        acc += tf.pad(blocks[:, :, :, 2 * ay + qy, 2 * ax + qx, :],
+                                      [[0, 0], [ay, 1 - ay], [ax, 1 - ax], [0, 0]])
+                phase_cols.append(acc)  # (batch, S+1, S+1, F)
+            phase_rows.append(tf.stack(phase_cols, axis=3))  # (batch, S+1, S+1, 2, F)
+        full = tf.reshape(tf.stack(phase_rows, axis=2), (-1, 2 * s + 2, 2 * s + 2, f))
+        return full[:, 1:2 * s + 1, 1:2 * s + 1, :]  # "same": crop 1 on each side -> (batch, 2S, 2S, F)
+
+
 def conv_init(config: Pix2PixConfig) -> keras.initializers.Initializer:
     """Weights drawn from N(0, 0.02) (appendix 6.2)."""
     return keras.initializers.RandomNormal(mean=0.0, stddev=config.init_stddev)
@@ -132,6 +240,7 @@ def norm_layer(config: Pix2PixConfig, name: str) -> keras.layers.Layer | None:
         stats, _ = _MODE_TABLE[config.inference_mode]
         # gamma ~ N(1, 0.02) as in the reference code; momentum 0.9 = PyTorch's 0.1
         return BatchNorm(inference_stats=stats, momentum=0.9, epsilon=1e-5, name=name,
+                         synchronized=config.sync_batch_norm,
                          gamma_initializer=keras.initializers.RandomNormal(1.0, config.init_stddev))
     if config.norm == "instance":
         return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
@@ -154,9 +263,9 @@ def downsample(filters: int, config: Pix2PixConfig, apply_norm: bool = True,
     norm = norm_layer(config, "norm") if apply_norm else None
     if use_bias is None:
         use_bias = config.norm != "batch"
-    layers = [keras.layers.Conv2D(filters, size, strides=strides, padding="same",
-                                  kernel_initializer=conv_init(config), use_bias=use_bias,
-                                  name="conv")]
+    layers = [MatmulConv2D(filters, size, strides=strides, padding="same",
+                           kernel_initializer=conv_init(config), use_bias=use_bias, name="conv",
+                           max_matmul_size=MATMUL_MAX_CONV if _use_matmul(config) else 0)]
     if norm is not None:
         layers.append(norm)
     layers.append(keras.layers.LeakyReLU(negative_slope=config.leaky_slope, name="lrelu"))
@@ -173,10 +282,10 @@ def upsample(filters: int, config: Pix2PixConfig, apply_dropout: bool = False,
         TensorShape([1, 16, 16, 64])
     """
     norm = norm_layer(config, "norm")
-    layers = [keras.layers.Conv2DTranspose(filters, size, strides=2, padding="same",
-                                           kernel_initializer=conv_init(config),
-                                           use_bias=norm is None or config.norm != "batch",
-                                           name="deconv")]
+    layers = [MatmulConv2DTranspose(filters, size, strides=2, padding="same",
+                                    kernel_initializer=conv_init(config),
+                                    use_bias=norm is None or config.norm != "batch", name="deconv",
+                                    max_matmul_size=MATMUL_MAX_DECONV if _use_matmul(config) else 0)]
     if norm is not None:
         layers.append(norm)
     if apply_dropout and config.dropout_rate > 0:

@@ -6,6 +6,8 @@
     pix2pix-tf evaluate --model SAVEDMODEL_OR_RUN --data DIR [--split test] [--out DIR] [--fid]
     pix2pix-tf make-sample --out DIR [--train 40] [--test 10] [--size 256] [--seed 0]
     pix2pix-tf make-pairs --task TASK --src PHOTOS_DIR --out DATA_DIR [--size 256] [--opt K=V ...]
+    pix2pix-tf download NAME [--out DIR] [--url URL]
+    pix2pix-tf combine --a DIR_A --b DIR_B --out DIR [--resize-to-a | --size N] [--format png|jpg]
 
 Every config field is also a ``train`` flag (``--lambda-l1 10``, ``--no-random-mirror``).
 Errors in what the user typed or pointed at print one line and exit with status 2.
@@ -32,6 +34,7 @@ _CHOICES = {
     "net_d": config_module.NET_DS, "loss": config_module.LOSSES,
     "recon_loss": config_module.RECON_LOSSES, "preprocess": config_module.PREPROCESSES,
     "dataset_mode": config_module.DATASET_MODES, "precision": config_module.PRECISIONS,
+    "conv_impl": config_module.CONV_IMPLS,
 }
 # the PyTorch reference implementation's flag names, accepted as well
 _ALIASES = {"net_g": ["--netG"], "net_d": ["--netD"], "n_layers_d": ["--n_layers_D"],
@@ -103,7 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="leave unreadable images out with a warning instead of stopping")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--overwrite", action="store_true", help="start again in an existing --out")
-    p.add_argument("--xla", action="store_true", help="compile the train step with XLA")
+    p.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
+                   help="compile the train step with XLA (default: on with a GPU, off on CPU)")
+    p.add_argument("--strategy", choices=config_module.STRATEGIES, default="none",
+                   help="tf.distribute strategy (default none; batch size is the global batch)")
     p.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
     p.add_argument("--config", help="a config.json to start from (flags override it)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -159,6 +165,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test", type=int, default=10, help="test pairs (default 10)")
     p.add_argument("--size", type=_positive(int), default=256, help="image size (default 256)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    from .datasets.standard import STANDARD_DATASETS
+    p = sub.add_parser("download", help="download and extract a standard pix2pix dataset")
+    p.add_argument("name", metavar="NAME", help=", ".join(STANDARD_DATASETS))
+    p.add_argument("--out", metavar="DIR", help="folder to extract NAME/ into (default: ~/.keras/datasets)")
+    p.add_argument("--url", metavar="URL", help="the archive's URL, instead of the authors' server "
+                                 "(a mirror, or file:///path/NAME.tar.gz)")
+
+    p = sub.add_parser("combine", help="pair two folders of images with the same names into A|B files",
+                       description="Match files on their name without extension; split folders "
+                                   "(train/ val/ test/) in both are mirrored into --out.")
+    p.add_argument("--a", required=True, metavar="DIR_A", help="folder of A images (or of train/ val/ test/)")
+    p.add_argument("--b", required=True, metavar="DIR_B", help="folder of B images with the same names")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (empty, or use --overwrite)")
+    sizing = p.add_mutually_exclusive_group()
+    sizing.add_argument("--resize-to-a", action="store_true",
+                        help="resize B to A's size where they differ (the default)")
+    sizing.add_argument("--size", type=_positive(int), metavar="N", help="resize A and B to N x N instead")
+    p.add_argument("--format", choices=("png", "jpg"), help="output format (default: each A file's)")
+    p.add_argument("--jpeg-quality", type=int, default=95, metavar="Q", help="1..100 (default 95)")
+    p.add_argument("--resize-method", choices=config_module.RESIZE_METHODS, default="bicubic",
+                   help="default bicubic; nearest keeps label colours exact")
+    p.add_argument("--overwrite", action="store_true", help="replace the images already in --out")
     return parser
 
 
@@ -173,7 +202,8 @@ def _run(args) -> int:
                         resume=args.resume, overwrite=args.overwrite,
                         steps_per_epoch=args.steps_per_epoch, checkpoint_every=args.checkpoint_every,
                         keep_checkpoints=args.keep_checkpoints, deterministic=args.deterministic,
-                        skip_bad_files=args.skip_bad_files, export=not args.no_export, jit_compile=args.xla,
+                        skip_bad_files=args.skip_bad_files, export=not args.no_export, jit_compile="auto" if args.xla is None else args.xla,
+                        strategy=args.strategy,
                         verbose=0 if args.quiet else "auto")
         print(json.dumps({k: summary[k] for k in ("steps", "wall_seconds", "seconds_per_step",
                                                   "test", "saved_model")}, indent=2))
@@ -230,6 +260,18 @@ def _run(args) -> int:
     elif args.command == "make-sample":
         from .datasets.synthetic import write_sample
         info = write_sample(args.out, n_train=args.train, n_test=args.test, size=args.size, seed=args.seed)
+        print(json.dumps(info))
+    elif args.command == "download":
+        from .datasets.standard import PAPER_DIRECTIONS, download, find_splits
+        folder = download(args.name, args.out, url=args.url)
+        for split, path in find_splits(folder).items():
+            print(f"{split}: {path}")
+        print(f"train with: pix2pix-tf train --data {folder} --direction {PAPER_DIRECTIONS[args.name]}")
+    elif args.command == "combine":
+        from .datasets.combine import combine_folders
+        info = combine_folders(args.a, args.b, args.out, size=args.size, image_format=args.format,
+                               jpeg_quality=args.jpeg_quality, resize_method=args.resize_method,
+                               overwrite=args.overwrite)
         print(json.dumps(info))
     return 0
 

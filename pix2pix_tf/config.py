@@ -32,6 +32,8 @@ RECON_LOSSES = ("l1", "l2")
 PREPROCESSES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
 DATASET_MODES = ("aligned", "colorization")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
+CONV_IMPLS = ("auto", "native", "matmul")
+STRATEGIES = ("none", "mirrored", "multiworker", "tpu", "auto")  # tf.distribute (run option, not config)
 MAX_UNET_DEPTH = 8  # the paper's U-Net has 8 downsamplings (256 -> 1x1)
 
 
@@ -105,6 +107,7 @@ class Pix2PixConfig:
 
     # ---- speed (not in the paper: same maths, faster) ----
     precision: str = "float32"  # mixed_bfloat16 / mixed_float16 compute; "auto" picks per device
+    conv_impl: str = "auto"  # 4x4 stride-2 convs on small maps as matmuls ("auto": on CPU only)
 
     seed: int = 0  # seeds data order, jitter and weight init
 
@@ -160,15 +163,39 @@ class Pix2PixConfig:
         one_of("preprocess", PREPROCESSES)
         one_of("dataset_mode", DATASET_MODES)
         one_of("precision", PRECISIONS)
+        one_of("conv_impl", CONV_IMPLS)
         need(self.dataset_mode != "colorization" or self.input_channels == 1, "input_channels",
              "must be 1 with dataset_mode colorization (the input is the grayscale target)")
-        depth = self.generator_depth  # raises ConfigError when the size does not fit
+        depth = self.generator_depth  # raises ConfigError when the size does not fit net_g
         need(depth >= 2, "image_size", "is too small for a U-Net (need at least 2 downsamplings)")
+        need(self.loss != "l1" or self.lambda_l1 > 0, "lambda_l1",
+             "must be > 0 with loss 'l1' (it is the only term of the objective)")
         return self
 
     @property
     def generator_depth(self) -> int:
-        """Number of U-Net downsamplings: as many halvings as the size allows, at most 8."""
+        """Number of stride-2 downsamplings of the generator ``net_g``.
+
+        ``unet`` and ``encoder_decoder``: as many halvings as the size allows, at most 8
+        (or ``unet_depth``); ``unet_256``: 8 and ``unet_128``: 7, fixed as in the reference
+        code; ``resnet_*``: 2. Raises :class:`ConfigError` naming the field when the image
+        size does not fit the generator.
+
+        Example:
+            >>> Pix2PixConfig(image_size=64, load_size=72).generator_depth
+            6
+        """
+        fixed = {"unet_256": 8, "unet_128": 7, "resnet_6blocks": 2, "resnet_9blocks": 2}.get(self.net_g)
+        if fixed is not None:
+            if self.unet_depth is not None and self.unet_depth != fixed:
+                raise ConfigError(
+                    f"config field 'unet_depth' = {self.unet_depth!r}: net_g {self.net_g!r} has a fixed "
+                    f"depth of {fixed}; leave unet_depth unset or use net_g 'unet'")
+            if self.image_size % (2 ** fixed):
+                raise ConfigError(
+                    f"config field 'image_size' = {self.image_size}: net_g {self.net_g!r} needs a "
+                    f"multiple of {2 ** fixed}")
+            return fixed
         if self.unet_depth is not None:
             if not isinstance(self.unet_depth, int) or self.unet_depth < 2:
                 raise ConfigError(f"config field 'unet_depth' = {self.unet_depth!r}: must be an integer >= 2")

@@ -1,15 +1,51 @@
-"""The pix2pix objective (paper section 3.1, equations 1-4).
+"""The pix2pix objective (paper section 3.1, equations 1-4) and its ablations (table 1).
 
     G* = arg min_G max_D  L_cGAN(G, D) + lambda * L_L1(G)
 
 with L_cGAN the conditional GAN loss on D's patch logits and L_L1 = E|y - G(x, z)|.
 As in the paper (section 3.3), G maximises log D(x, G(x, z)) instead of minimising
 log(1 - D(x, G(x, z))), and D's loss is halved.
+
+The ``loss`` setting picks the terms of the paper's table 1: "l1+cgan" (the paper),
+"l1", "cgan", "l1+gan" and "gan", where "gan" is the *unconditional* GAN whose D sees
+only the output image (equation 2). :func:`objective_terms` spells the table out.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
+
+# loss -> (uses the reconstruction term, uses a GAN term, D sees the input image)
+_OBJECTIVES = {
+    "l1+cgan": (True, True, True),  # eq. 4, the paper's objective
+    "l1": (True, False, False),  # L1 alone: blurry but faithful (figure 4)
+    "cgan": (False, True, True),  # eq. 1, lambda = 0
+    "l1+gan": (True, True, False),  # eq. 2 + L1: D does not see x
+    "gan": (False, True, False),  # eq. 2 alone
+}
+
+
+def objective_terms(loss: str) -> tuple[bool, bool, bool]:
+    """Which terms a ``loss`` setting uses: (reconstruction, GAN, conditional D).
+
+    Args:
+        loss: one of "l1+cgan", "l1", "cgan", "l1+gan", "gan".
+
+    Returns:
+        ``(uses_reconstruction, uses_gan, conditional)``; ``conditional`` is True when D
+        sees the input image next to the output (a cGAN). "l1" has no D term at all and
+        reports False.
+
+    Example:
+        >>> objective_terms("l1+gan")
+        (True, True, False)
+
+    Reference: Isola et al. 2017, section 3.1 and table 1.
+    """
+    try:
+        return _OBJECTIVES[loss]
+    except KeyError:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(_OBJECTIVES)}") from None
 
 
 def gan_loss(logits: tf.Tensor, target_is_real: bool, mode: str = "vanilla") -> tf.Tensor:
@@ -38,11 +74,67 @@ def discriminator_loss(real_logits, fake_logits, mode: str = "vanilla", weight: 
 
 def l1_loss(target, generated) -> tf.Tensor:
     """Mean absolute error, computed in float32."""
-    return tf.reduce_mean(tf.abs(tf.cast(target, tf.float32) - tf.cast(generated, tf.float32)))
+    return reconstruction_loss(target, generated, "l1")
 
 
-def generator_loss(fake_logits, target, generated, lambda_l1: float = 100.0, mode: str = "vanilla"):
-    """G's loss: loss(D(x, G(x)), 1) + lambda * L1. Returns (total, gan, l1)."""
-    gan = gan_loss(fake_logits, True, mode)
-    l1 = l1_loss(target, generated)
-    return gan + lambda_l1 * l1, gan, l1
+def reconstruction_loss(target, generated, kind: str = "l1") -> tf.Tensor:
+    """Mean absolute ("l1", the paper) or mean squared ("l2") error, computed in float32.
+
+    Args:
+        target: the real output image y, any shape.
+        generated: G's output, same shape.
+        kind: "l1" or "l2".
+
+    Returns:
+        A float32 scalar.
+
+    Example:
+        >>> float(reconstruction_loss(tf.zeros((1, 2, 2, 1)), tf.fill((1, 2, 2, 1), 0.5), "l2"))
+        0.25
+
+    Reference: Isola et al. 2017, section 3.1 (L1 rather than L2: "less blurring").
+    """
+    diff = tf.cast(target, tf.float32) - tf.cast(generated, tf.float32)
+    if kind == "l1":
+        return tf.reduce_mean(tf.abs(diff))
+    if kind == "l2":
+        return tf.reduce_mean(tf.square(diff))
+    raise ValueError(f"unknown reconstruction loss {kind!r}; choose l1 or l2")
+
+
+def generator_loss(fake_logits, target, generated, lambda_l1: float = 100.0, mode: str = "vanilla",
+                   loss: str = "l1+cgan", recon: str = "l1"):
+    """G's loss: loss(D(.., G(x)), 1) + lambda * reconstruction, with the terms ``loss`` keeps.
+
+    Args:
+        fake_logits: D's logits on the generated image; may be None when ``loss`` has no
+            GAN term ("l1").
+        target: the real output image y.
+        generated: G(x).
+        lambda_l1: weight of the reconstruction term (paper: 100).
+        mode: GAN loss, "vanilla" or "lsgan" (see :func:`gan_loss`).
+        loss: which terms to use (see :func:`objective_terms`).
+        recon: reconstruction error, "l1" (paper) or "l2".
+
+    Returns:
+        ``(total, gan, recon)`` float32 scalars. ``gan`` is 0.0 when the loss has no GAN
+        term; ``recon`` is the raw (unweighted) reconstruction error even when it is not
+        part of ``total``, so training logs always show it.
+
+    Example:
+        >>> y, g = tf.zeros((1, 2, 2, 1)), tf.fill((1, 2, 2, 1), 0.5)
+        >>> [float(t) for t in generator_loss(None, y, g, lambda_l1=10.0, loss="l1")]
+        [5.0, 0.0, 0.5]
+
+    Reference: Isola et al. 2017, section 3.1, equation 4 and table 1.
+    """
+    use_recon, use_gan, _ = objective_terms(loss)
+    if use_gan:
+        if fake_logits is None:
+            raise ValueError(f"loss {loss!r} has a GAN term: fake_logits must be given")
+        gan = gan_loss(fake_logits, True, mode)
+    else:
+        gan = tf.constant(0.0, tf.float32)
+    rec = reconstruction_loss(target, generated, recon)
+    total = gan + lambda_l1 * rec if use_recon else gan
+    return total, gan, rec

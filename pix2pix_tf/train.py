@@ -27,6 +27,7 @@ from . import callbacks as cb
 from .blocks import set_inference_mode
 from .config import ConfigError, Pix2PixConfig, Pix2PixError
 from .data import DataError, find_test_split, make_dataset, split_pairs
+from .distribute import check_global_batch, make_strategy
 from .export import export_saved_model
 from .model import Pix2Pix
 
@@ -79,7 +80,8 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
           overwrite: bool = False, steps_per_epoch: int | None = None,
           checkpoint_every: int | None = None, keep_checkpoints: int = 3,
           log_every: int = 10, snapshot_count: int = 4, export: bool = True,
-          jit_compile: bool = False, deterministic: bool = False, skip_bad_files: bool = False,
+          jit_compile: bool | str = "auto", deterministic: bool = False,
+          skip_bad_files: bool = False, strategy: str = "none",
           verbose: int | str = "auto") -> dict:
     """Train pix2pix on an aligned A|B dataset and write a complete run directory.
 
@@ -97,9 +99,12 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
         log_every: TensorBoard scalar interval in steps.
         snapshot_count: images in the per-epoch PNG grid.
         export: write ``saved_model/`` at the end.
-        jit_compile: compile the train step with XLA.
+        jit_compile: compile the train step with XLA; "auto": on a GPU without tf.distribute
+            (where it pays), off on CPU (where it is slower: benchmarks/train_throughput.py).
         deterministic: enable TensorFlow op determinism (bitwise-repeatable runs on CPU).
         skip_bad_files: leave unreadable images out with a warning instead of stopping.
+        strategy: tf.distribute strategy name (see :mod:`pix2pix_tf.distribute`); the
+            config's batch_size is the global batch.
         verbose: Keras progress bar setting.
 
     Returns:
@@ -114,6 +119,11 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
             raise ConfigError(f"{name} must be a positive integer, got {value}")
     config = _resolve_config(config, out_dir, resume).validate()
 
+    strategy_name = strategy
+    strategy = make_strategy(strategy)
+    check_global_batch(strategy, config.batch_size)
+    if jit_compile == "auto":
+        jit_compile = bool(tf.config.list_physical_devices("GPU")) and strategy.num_replicas_in_sync == 1
     if deterministic:
         tf.config.experimental.enable_op_determinism()  # process-wide; CPU kernels become bitwise repeatable
 
@@ -135,13 +145,14 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
     spe = min(spe, total_steps)
 
     keras.utils.set_random_seed(config.seed)
-    model = Pix2Pix.from_config_object(config)
-    model.compile(total_steps=total_steps, jit_compile=jit_compile)
-
-    ckpt = model.checkpoint()
-    manager = tf.train.CheckpointManager(ckpt, str(out_dir / "checkpoints"), max_to_keep=keep_checkpoints)
-    if resume:
-        restore_latest(ckpt, manager)
+    with strategy.scope():  # variables and optimizer slots are mirrored across replicas
+        model = Pix2Pix.from_config_object(config)
+        model.compile(total_steps=total_steps, jit_compile=jit_compile)
+        ckpt = model.checkpoint()
+        manager = tf.train.CheckpointManager(ckpt, str(out_dir / "checkpoints"),
+                                             max_to_keep=keep_checkpoints)
+        if resume:
+            restore_latest(ckpt, manager)
     start_step = model.step
     # the same example stream an uninterrupted run would see from this step on
     train_ds, _ = make_dataset(data_dir, "train", config, pairs=train_pairs,
@@ -193,6 +204,10 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
         "images_per_second": timer.images_per_second,
         "final_losses": {k: float(v[-1]) for k, v in history.items() if not k.startswith("val_")},
         "inference_mode": config.inference_mode,
+        "precision": model.precision,
+        "jit_compile": bool(jit_compile),
+        "strategy": strategy_name,
+        "replicas": strategy.num_replicas_in_sync,
         "test": test_metrics.get(config.inference_mode, {}),
         "test_by_inference_mode": test_metrics,
         "saved_model": str(out_dir / "saved_model") if export else None,

@@ -161,8 +161,12 @@ REFUSED = {
     "batch larger than the data": (_base, ["--batch-size", "8"], "3 images, fewer than batch_size=8"),
     "unknown direction": (_base, ["--direction", "AtoC"], "--direction: invalid choice: 'AtoC'"),
     "unknown inference mode": (_base, ["--inference-mode", "eval"], "--inference-mode: invalid choice"),
-    "unknown flag (e.g. a precision this version lacks)": (_base, ["--precision", "float8"],
-                                                           "unrecognized arguments: --precision float8"),
+    "unknown precision": (_base, ["--precision", "float8"],
+                          "argument --precision: invalid choice: 'float8'"),
+    "unknown strategy": (_base, ["--strategy", "horovod"],
+                         "argument --strategy: invalid choice: 'horovod'"),
+    "TPU strategy without a TPU": (_base, ["--strategy", "tpu"], "--strategy tpu: no TPU found"),
+    "unknown flag": (_base, ["--fp8"], "unrecognized arguments: --fp8"),
 }
 
 

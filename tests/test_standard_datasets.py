@@ -73,6 +73,8 @@ def test_unknown_name_lists_the_six(tmp_path):
         standard.download("horses", tmp_path)
     for name in standard.STANDARD_DATASETS:
         assert name in str(e.value)
+    with pytest.raises(standard.DatasetError, match="unknown pix2pix dataset 'horses'"):
+        standard.course_dataset("horses", dest_dir=tmp_path)  # not swallowed by the offline fallback
 
 
 def _tar_with(path: Path, member: tarfile.TarInfo, data: bytes = b"x") -> Path:
@@ -159,3 +161,64 @@ def test_course_dataset_uses_pix2pix_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("PIX2PIX_DATA_DIR", str(tmp_path / "half"))
     with pytest.raises(standard.DatasetError, match="test/ or val/"):
         standard.course_dataset("facades", base_url=missing)
+
+
+# ----------------------------------------------------------------- `pix2pix-tf download`
+def _cli(capsys, *argv) -> tuple[int, str, str]:
+    from pix2pix_tf.cli import main
+    code = main(["download", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_download_from_file_url_prints_the_split_folders(tmp_path, capsys):
+    server = _make_archive(tmp_path)
+    dest = tmp_path / "datasets"
+    code, out, err = _cli(capsys, "facades", "--out", dest, "--url", (server / "facades.tar.gz").as_uri())
+    assert code == 0, err
+    folder = dest / "facades"
+    assert f"train: {folder / 'train'}\nval: {folder / 'val'}\n" in out
+    assert f"pix2pix-tf train --data {folder} --direction BtoA" in out  # the paper's direction
+    assert len(list((folder / "train").iterdir())) == 3
+    code, out, _ = _cli(capsys, "facades", "--out", dest, "--url", (tmp_path / "gone.tar.gz").as_uri())
+    assert code == 0 and "already at" in out  # extracted: nothing fetched again
+
+
+def test_cli_download_errors_print_one_line_and_exit_2(tmp_path, capsys):
+    dest = tmp_path / "datasets"
+    code, out, err = _cli(capsys, "horses", "--out", dest)
+    assert code == 2 and err.count("\n") == 1 and "unknown pix2pix dataset 'horses'" in err
+    assert all(name in err for name in standard.STANDARD_DATASETS)
+    missing = (tmp_path / "nowhere" / "maps.tar.gz").as_uri()
+    code, _, err = _cli(capsys, "maps", "--out", dest, "--url", missing)
+    assert code == 2 and err.count("\n") == 1 and f"download from {missing} failed" in err
+    corrupt = tmp_path / "server" / "maps.tar.gz"
+    corrupt.parent.mkdir()
+    corrupt.write_bytes(b"<html>503 Service Unavailable</html>")
+    code, _, err = _cli(capsys, "maps", "--out", dest, "--url", corrupt.as_uri())
+    assert code == 2 and err.count("\n") == 1 and "not a readable tar archive" in err
+    assert "deleted" in err and not (dest / "maps.tar.gz").exists()  # not reused next time
+    assert not (dest / "maps").exists()
+
+
+def test_truncated_archive_is_a_dataset_error_and_a_placed_one_is_kept(tmp_path):
+    server = _make_archive(tmp_path)
+    data = (server / "facades.tar.gz").read_bytes()
+    dest = tmp_path / "datasets"
+    dest.mkdir()
+    (dest / "facades.tar.gz").write_bytes(data[: len(data) // 2])  # placed there by hand, cut short
+    with pytest.raises(standard.DatasetError, match="not a readable tar archive.*delete it"):
+        standard.download("facades", dest, url=(tmp_path / "unused").as_uri(), verbose=False)
+    assert (dest / "facades.tar.gz").is_file()
+
+
+def test_find_splits_reads_the_folders_that_hold_images(tmp_path):
+    rng = np.random.default_rng(0)
+    for split in ("test", "train", "extra", ".hidden"):
+        write_image(tmp_path / split / "1.jpg", make_pair(rng, 8, 8))
+    (tmp_path / "val").mkdir()  # no images: not a split
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("x")
+    assert standard.find_splits(tmp_path) == {"train": tmp_path / "train", "test": tmp_path / "test",
+                                              "extra": tmp_path / "extra"}
+    assert standard.find_splits(tmp_path / "absent") == {}

@@ -25,10 +25,12 @@ outside the destination are refused, and nothing is written before every member 
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import tarfile
 import urllib.request
+import zlib
 from pathlib import Path
 
 from ..config import Pix2PixError
@@ -36,6 +38,7 @@ from ..config import Pix2PixError
 STANDARD_DATASETS = ("cityscapes", "edges2handbags", "edges2shoes", "facades", "maps", "night2day")
 BASE_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets"
 SPLITS = ("train", "val", "test")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")  # the same as data.IMAGE_EXTENSIONS; no TensorFlow import here
 
 
 class DatasetError(Pix2PixError):
@@ -47,16 +50,48 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser() / "datasets"
 
 
-def dataset_url(name: str, base_url: str = BASE_URL) -> str:
-    """The archive URL of one standard dataset; ValueError for an unknown name."""
+def check_name(name: str) -> str:
+    """``name`` if it is one of :data:`STANDARD_DATASETS`.
+
+    Raises:
+        DatasetError: (a ValueError) naming the six valid names.
+    """
     if name not in STANDARD_DATASETS:
-        raise ValueError(f"unknown pix2pix dataset {name!r}; choose one of {', '.join(STANDARD_DATASETS)}")
-    return f"{base_url.rstrip('/')}/{name}.tar.gz"
+        raise DatasetError(f"unknown pix2pix dataset {name!r}; choose one of {', '.join(STANDARD_DATASETS)}")
+    return name
+
+
+def dataset_url(name: str, base_url: str = BASE_URL) -> str:
+    """The archive URL of one standard dataset; :class:`DatasetError` for an unknown name."""
+    return f"{base_url.rstrip('/')}/{check_name(name)}.tar.gz"
 
 
 def is_extracted(folder: str | Path) -> bool:
     """True when ``folder`` holds a ``train/`` split folder (an extracted dataset)."""
     return (Path(folder) / "train").is_dir()
+
+
+def find_splits(folder: str | Path) -> dict[str, Path]:
+    """The split folders of an extracted dataset, read from what is there.
+
+    Every sub-folder of ``folder`` directly holding at least one .jpg/.jpeg/.png file is a
+    split, named after the folder: ``train``, ``val``, ``test`` first (in that order), then
+    any other in sorted order. Folders without images (and hidden ones) are left out.
+
+    Returns:
+        ``{split name: folder}``; empty when ``folder`` is missing or holds no split.
+
+    Example:
+        >>> find_splits("~/.keras/datasets/facades")   # doctest: +SKIP
+        {'train': PosixPath('.../facades/train'), 'val': ..., 'test': ...}
+    """
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        return {}
+    found = {d.name: d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")
+             and any(f.suffix.lower() in IMAGE_SUFFIXES and f.is_file() for f in d.iterdir())}
+    order = [s for s in SPLITS if s in found] + sorted(set(found) - set(SPLITS))
+    return {s: found[s] for s in order}
 
 
 def _check_members(tar: tarfile.TarFile, dest: Path) -> list[tarfile.TarInfo]:
@@ -92,12 +127,16 @@ def safe_extract(archive: str | Path, dest: str | Path) -> None:
             members = _check_members(tar, dest)
             kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
             tar.extractall(dest, members=members, **kwargs)
-    except tarfile.TarError as e:
-        raise DatasetError(f"{archive}: not a readable tar archive ({e})") from None
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as e:  # truncated / corrupt
+        reason = str(e).splitlines()[0].rstrip(":") if str(e) else type(e).__name__
+        if len(str(e).splitlines()) > 1:  # "could not be opened": every compression was tried
+            with open(archive, "rb") as f:
+                reason = f"no tar data, plain or compressed; the file starts with {f.read(24)!r}"
+        raise DatasetError(f"{archive}: not a readable tar archive ({reason})") from None
 
 
 def download(name: str, dest_dir: str | Path | None = None, base_url: str = BASE_URL,
-             keep_archive: bool = False, verbose: bool = True) -> Path:
+             keep_archive: bool = False, verbose: bool = True, url: str | None = None) -> Path:
     """Download and extract one standard pix2pix dataset; return its folder.
 
     Args:
@@ -106,16 +145,20 @@ def download(name: str, dest_dir: str | Path | None = None, base_url: str = BASE
         base_url: where ``{name}.tar.gz`` lives (``http(s)://`` or ``file://``).
         keep_archive: keep ``{name}.tar.gz`` in ``dest_dir`` after extracting.
         verbose: print what is downloaded and where.
+        url: the archive's own URL (a mirror, or a ``file://`` copy); overrides ``base_url``.
 
     Returns:
         ``dest_dir/name``, holding ``train/`` and ``val/`` (and ``test/`` where the
-        archive has one). If it is already extracted nothing is downloaded.
+        archive has one). If it is already extracted nothing is downloaded; an archive
+        already at ``dest_dir/{name}.tar.gz`` is extracted without downloading.
 
     Raises:
-        ValueError: unknown ``name`` (the message lists the six names).
-        DatasetError: the download failed, the archive is unsafe or holds no ``name/train/``.
+        DatasetError: (a ValueError) unknown ``name`` (the message lists the six names);
+            the download failed; the archive is corrupt (a freshly downloaded one is
+            deleted), unsafe or holds no ``name/train/``.
     """
-    url = dataset_url(name, base_url)
+    check_name(name)
+    url = url or dataset_url(name, base_url)
     dest_dir = Path(dest_dir).expanduser() if dest_dir is not None else default_cache_dir()
     folder = dest_dir / name
     if is_extracted(folder):
@@ -124,7 +167,8 @@ def download(name: str, dest_dir: str | Path | None = None, base_url: str = BASE
         return folder
     dest_dir.mkdir(parents=True, exist_ok=True)
     archive = dest_dir / f"{name}.tar.gz"
-    if not archive.is_file():
+    downloaded = not archive.is_file()
+    if downloaded:
         part = archive.with_name(archive.name + ".part")
         if verbose:
             print(f"{name}: downloading {url}")
@@ -137,13 +181,19 @@ def download(name: str, dest_dir: str | Path | None = None, base_url: str = BASE
         part.replace(archive)
     if verbose:
         print(f"{name}: extracting {archive} ({archive.stat().st_size / 2**20:.1f} MB) into {dest_dir}")
-    safe_extract(archive, dest_dir)
+    try:
+        safe_extract(archive, dest_dir)
+    except DatasetError as e:
+        if downloaded:  # do not leave a bad download for the next call to reuse
+            archive.unlink()
+            raise DatasetError(f"{e}; downloaded from {url} and deleted") from None
+        raise DatasetError(f"{e}; delete it to download {name} again") from None
     if not keep_archive:
         archive.unlink()
     if not is_extracted(folder):
         raise DatasetError(f"{archive}: extracted, but it holds no {name}/train/ folder")
     if verbose:
-        counts = {s: len(list((folder / s).glob("*"))) for s in SPLITS if (folder / s).is_dir()}
+        counts = {s: len(list(d.iterdir())) for s, d in find_splits(folder).items()}
         print(f"{name}: {counts} images in {folder}")
     return folder
 
@@ -198,6 +248,7 @@ def course_dataset(name: str = "facades", quick: bool = False, dest_dir: str | P
     if not quick and os.environ.get("PIX2PIX_DATA_DIR"):
         return _local_dataset(os.environ["PIX2PIX_DATA_DIR"], os.environ.get("PIX2PIX_DIRECTION"))
     if not quick:
+        check_name(name)  # a typo is an error, not a reason to fall back to the sample
         try:
             return download(name, dest_dir, base_url), PAPER_DIRECTIONS[name]
         except DatasetError as e:

@@ -1,0 +1,224 @@
+"""Speed options keep the maths: FusedAdam, matmul convolutions, mixed precision, XLA, tf.distribute."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pix2pix_tf.blocks import MatmulConv2D, MatmulConv2DTranspose
+from pix2pix_tf.config import ConfigError, Pix2PixConfig
+from pix2pix_tf.distribute import StrategyError, check_global_batch, make_strategy
+from pix2pix_tf.model import FusedAdam, Pix2Pix
+from pix2pix_tf.precision import auto_precision, precision_scope, resolve_precision
+
+
+def _batch(size=32, n=2, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, (n, size, size, 3)).astype("float32")
+    y = rng.uniform(-1, 1, (n, size, size, 3)).astype("float32")
+    return tf.constant(x), tf.constant(y)
+
+
+def test_fused_adam_matches_keras_adam():
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(40, 6)).astype("float32")
+    a, b = keras.Variable(start), keras.Variable(start)
+    ka = keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999)
+    fa = FusedAdam(2e-4, beta_1=0.5, beta_2=0.999)
+    for _ in range(25):
+        g = tf.constant(rng.normal(size=(40, 6)).astype("float32"))
+        ka.apply_gradients([(g, a)])
+        fa.apply_gradients([(g, b)])
+    moved = np.abs(a.numpy() - start).max()
+    assert moved > 1e-3  # 25 steps of lr 2e-4 really moved the weights
+    np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-6)
+    assert int(fa.iterations.numpy()) == 25
+    # same variables as Keras' Adam: a checkpoint of one restores into the other
+    assert [v.shape for v in fa.variables] == [v.shape for v in ka.variables]
+
+
+@pytest.mark.parametrize("cls,size,cin,cout", [
+    (MatmulConv2D, 8, 16, 8), (MatmulConv2D, 2, 8, 8), (MatmulConv2D, 1, 8, 4),
+    (MatmulConv2DTranspose, 4, 16, 8), (MatmulConv2DTranspose, 1, 8, 8),
+    (MatmulConv2DTranspose, 2, 6, 3)])
+def test_matmul_convolutions_equal_tensorflow_kernels(cls, size, cin, cout):
+    """Output and both gradients match a float64 reference as well as TF's own kernels do."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2, size, size, cin))
+    results = {}
+    for name, dtype, max_size in (("f64", "float64", 0), ("native", "float32", 0), ("matmul", "float32", 64)):
+        layer = cls(cout, 4, strides=2, padding="same", use_bias=True, dtype=dtype,
+                    max_matmul_size=max_size)
+        xx = tf.constant(x, dtype)
+        layer.build(xx.shape)
+        if name == "f64":
+            kernel = rng.normal(size=layer.kernel.shape) * 0.1
+            bias = rng.normal(size=layer.bias.shape)
+        layer.kernel.assign(kernel.astype(dtype))
+        layer.bias.assign(bias.astype(dtype))
+        with tf.GradientTape() as tape:
+            tape.watch(xx)
+            y = layer(xx)
+            if name == "f64":
+                dy = rng.normal(size=y.shape)
+            loss = tf.reduce_sum(y * tf.constant(dy, dtype))
+        gx, gk, gb = tape.gradient(loss, [xx, layer.kernel, layer.bias])
+        results[name] = [t.numpy().astype("float64") for t in (y, gx, gk, gb)]
+    expected_out = size * 2 if cls is MatmulConv2DTranspose else max(size // 2, 1)
+    assert results["matmul"][0].shape == (2, expected_out, expected_out, cout)
+    for got, ref, native in zip(results["matmul"], results["f64"], results["native"]):
+        scale = np.abs(ref).max()
+        err = np.abs(got - ref).max() / scale
+        native_err = np.abs(native - ref).max() / scale
+        assert err < 1e-5 and err <= 10 * native_err + 1e-6, (err, native_err)
+
+
+def test_matmul_path_only_on_small_maps():
+    layer = MatmulConv2D(4, 4, strides=2, padding="same", max_matmul_size=8)
+    big = tf.random.normal((1, 16, 16, 3))
+    small = tf.random.normal((1, 8, 8, 3))
+    layer(big)  # builds the kernel
+
+    def op_types(inp):
+        graph = tf.function(lambda t: layer(t)).get_concrete_function(inp).graph
+        return {op.type for op in graph.get_operations()}
+    assert "Conv2D" in op_types(big) and "MatMul" not in op_types(big)
+    assert "MatMul" in op_types(small) and "Conv2D" not in op_types(small)
+
+
+def test_generator_conv_impls_agree(tiny_config):
+    cfg = tiny_config.replace(dropout_rate=0.0)
+    gens = []
+    for impl in ("native", "matmul"):
+        keras.utils.set_random_seed(0)
+        gens.append(Pix2Pix.from_config_object(cfg.replace(conv_impl=impl)).generator)
+    gens[1].set_weights(gens[0].get_weights())
+    x, _ = _batch(cfg.image_size)
+    a, b = (g(x, training=True) for g in gens)
+    assert float(tf.reduce_max(tf.abs(a - b))) < 1e-5
+    with pytest.raises(ConfigError, match="conv_impl"):
+        cfg.replace(conv_impl="fast")
+
+
+def test_precision_policies(tiny_config):
+    assert resolve_precision("float32") == "float32"
+    assert resolve_precision("auto") == auto_precision()
+    assert auto_precision() in ("float32", "mixed_bfloat16", "mixed_float16")
+    with pytest.raises(ValueError, match="unknown precision"):
+        resolve_precision("float8")
+    before = keras.config.dtype_policy().name
+    with precision_scope("mixed_bfloat16"):
+        layer = keras.layers.Dense(2)
+    assert keras.config.dtype_policy().name == before  # restored
+    assert layer.compute_dtype == "bfloat16" and layer.variable_dtype == "float32"
+
+    model = Pix2Pix.from_config_object(tiny_config.replace(precision="mixed_bfloat16"))
+    assert model.precision == "mixed_bfloat16"
+    x, y = _batch(tiny_config.image_size)
+    assert model.generator(x).dtype == tf.float32  # tanh output stays float32
+    assert model.discriminator([x, y]).dtype == tf.float32  # logits too
+    assert all(v.dtype == "float32" for v in model.trainable_variables)
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_train_steps_track_float32(tiny_config, precision):
+    """Five steps on one batch: losses within a few percent of the float32 path."""
+    cfg = tiny_config.replace(dropout_rate=0.0)
+    x, y = _batch(cfg.image_size, n=1)
+    losses = {}
+    for p in ("float32", precision):
+        keras.utils.set_random_seed(0)
+        model = Pix2Pix.from_config_object(cfg.replace(precision=p))
+        model.compile()
+        if p == "mixed_float16":
+            assert isinstance(model.g_optimizer, keras.optimizers.LossScaleOptimizer)
+            assert isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer)
+        history = [model.train_step((x, y)) for _ in range(5)]
+        losses[p] = np.array([[float(h[k]) for k in ("g_l1", "d_loss")] for h in history])
+        assert model.step == 5  # no step skipped for overflow
+    np.testing.assert_allclose(losses[precision], losses["float32"], rtol=0.05)
+
+
+def test_xla_train_step_on_cpu(tiny_config):
+    cfg = tiny_config.replace(dropout_rate=0.0)
+    x, y = _batch(cfg.image_size, n=1)
+    logs = {}
+    for jit in (False, True):
+        keras.utils.set_random_seed(0)
+        model = Pix2Pix.from_config_object(cfg)
+        model.compile(jit_compile=jit)
+        model.make_train_function()
+        it = iter(tf.data.Dataset.from_tensors((x, y)).repeat())
+        for _ in range(3):
+            out = model.train_function(it)
+        logs[jit] = {k: float(v) for k, v in out.items()}
+    for k in ("g_l1", "d_loss", "g_gan"):
+        assert logs[True][k] == pytest.approx(logs[False][k], rel=1e-3), k
+
+
+def test_strategy_errors():
+    with pytest.raises(StrategyError, match="unknown strategy"):
+        make_strategy("horovod")
+    with pytest.raises(StrategyError, match="no TPU"):
+        make_strategy("tpu")
+    check_global_batch(make_strategy("none"), 1)
+    assert make_strategy("auto").num_replicas_in_sync == 1  # no TPU, no GPUs here
+
+
+_TWO_REPLICAS = textwrap.dedent('''
+    import json, sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras, numpy as np
+    from pix2pix_tf.config import Pix2PixConfig
+    from pix2pix_tf.distribute import make_strategy, check_global_batch
+    from pix2pix_tf.model import Pix2Pix
+
+    cfg = Pix2PixConfig(image_size=32, load_size=32, ngf=8, ndf=8, dropout_rate=0.0,
+                        sync_batch_norm=True, batch_size=2)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
+    y = rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
+    ds = tf.data.Dataset.from_tensors((x, y)).repeat(3)
+    out = {}
+    for name, devices in (("one", ["/cpu:0"]), ("two", ["/cpu:0", "/cpu:1"])):
+        strategy = make_strategy("mirrored", devices)
+        check_global_batch(strategy, cfg.batch_size)
+        keras.utils.set_random_seed(0)
+        with strategy.scope():
+            model = Pix2Pix.from_config_object(cfg)
+            model.compile()
+        h = model.fit(ds, epochs=1, verbose=0, shuffle=False)
+        out[name] = {"replicas": strategy.num_replicas_in_sync,
+                     "g": [w.tolist() for w in model.generator.get_weights()[:2]],
+                     "d": [w.tolist() for w in model.discriminator.get_weights()[:1]],
+                     "g_l1": float(h.history["g_l1"][-1]), "step": model.step}
+    try:
+        check_global_batch(make_strategy("mirrored", ["/cpu:0", "/cpu:1"]), 3)
+    except Exception as e:
+        out["odd_batch_error"] = str(e)
+    print("RESULT" + json.dumps(out))
+''')
+
+
+def test_two_replicas_equal_one_replica_at_the_global_batch():
+    """MirroredStrategy on two logical CPUs, batch 1 each == one replica at batch 2 (sync BN)."""
+    proc = subprocess.run([sys.executable, "-c", _TWO_REPLICAS], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.split("RESULT", 1)[1])
+    assert out["one"]["replicas"] == 1 and out["two"]["replicas"] == 2
+    assert out["one"]["step"] == out["two"]["step"] == 3
+    for net in ("g", "d"):
+        for a, b in zip(out["one"][net], out["two"][net]):
+            np.testing.assert_allclose(np.array(b), np.array(a), atol=2e-5)
+    assert out["two"]["g_l1"] == pytest.approx(out["one"]["g_l1"], rel=1e-4)
+    assert "multiple of the 2 replicas" in out["odd_batch_error"]
