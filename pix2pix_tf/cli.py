@@ -84,6 +84,21 @@ def _config_from_args(args) -> Pix2PixConfig:
     return base.replace(**changes)
 
 
+def epoch_schedule(config: Pix2PixConfig | None, n_epochs: int | None,
+                   n_epochs_decay: int | None) -> tuple[Pix2PixConfig | None, int]:
+    """The reference code's schedule: ``n_epochs`` at the initial LR, then ``n_epochs_decay``
+    epochs of linear decay to 0 (default: as many). Returns (config, total epochs)."""
+    if n_epochs is None:
+        raise Pix2PixError("--n-epochs-decay needs --n-epochs")
+    decay = n_epochs if n_epochs_decay is None else n_epochs_decay
+    if decay < 0:
+        raise Pix2PixError(f"--n-epochs-decay must be >= 0, got {decay}")
+    epochs = n_epochs + decay
+    if config is not None and decay:
+        config = config.replace(lr_policy="linear", lr_decay_start=n_epochs / epochs)
+    return config, epochs
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     parser = argparse.ArgumentParser(prog="pix2pix-tf", description="Pix2Pix in Keras 3 / TensorFlow.")
@@ -96,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     length = p.add_mutually_exclusive_group()
     length.add_argument("--steps", type=_positive(int), help="total generator updates")
     length.add_argument("--epochs", type=_positive(int), help="passes over train/ (default 200)")
+    length.add_argument("--n-epochs", "--n_epochs", type=_positive(int), dest="n_epochs",
+                        help="epochs at the initial learning rate, then --n-epochs-decay epochs of "
+                             "linear decay to 0 (the reference code's schedule)")
+    p.add_argument("--n-epochs-decay", "--n_epochs_decay", type=int, dest="n_epochs_decay",
+                   help="with --n-epochs: epochs of linear decay (default: as many as --n-epochs)")
     p.add_argument("--steps-per-epoch", type=_positive(int), help="default: images / batch size")
     p.add_argument("--checkpoint-every", type=_positive(int), help="also checkpoint every N steps")
     p.add_argument("--keep-checkpoints", type=_positive(int), default=3,
@@ -198,6 +218,8 @@ def _run(args) -> int:
                                                for f in dataclasses.fields(Pix2PixConfig))):
             raise Pix2PixError("--resume uses the run's config.json; do not pass config flags with it")
         config = None if args.resume else _config_from_args(args)
+        if args.n_epochs is not None or args.n_epochs_decay is not None:
+            config, args.epochs = epoch_schedule(config, args.n_epochs, args.n_epochs_decay)
         summary = train(config, args.data, args.out, steps=args.steps, epochs=args.epochs,
                         resume=args.resume, overwrite=args.overwrite,
                         steps_per_epoch=args.steps_per_epoch, checkpoint_every=args.checkpoint_every,

@@ -25,7 +25,7 @@ def make_optimizer(config: Pix2PixConfig, total_steps: int | None = None) -> ker
     """Adam(lr 2e-4, beta1 0.5, beta2 0.999) (section 3.3), with the configured LR policy."""
     lr = config.learning_rate
     if config.lr_policy == "linear" and total_steps:
-        start = int(total_steps * config.lr_decay_start)
+        start = int(round(total_steps * config.lr_decay_start))
         lr = LinearDecayAfter(config.learning_rate, start, max(total_steps - start, 1))
     return FusedAdam(learning_rate=lr, beta_1=config.beta_1, beta_2=config.beta_2)
 

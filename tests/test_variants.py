@@ -297,3 +297,70 @@ def test_vanilla_loss_by_hand():
     assert float(losses.gan_loss(logits, False)) == pytest.approx(as_fake, rel=1e-6)
     total, real, fake = losses.discriminator_loss(logits, ZERO_LOGITS)
     assert float(total) == pytest.approx(0.5 * (as_real + LOG2), rel=1e-6)  # D's loss halved
+
+
+# ------------------------------------------------------------------- one train step each
+_STEP_VARIANTS = {
+    "resnet_6blocks": dict(net_g="resnet_6blocks"),
+    "resnet_9blocks+instance": dict(net_g="resnet_9blocks", norm="instance"),
+    "encoder_decoder": dict(net_g="encoder_decoder"),
+    "unet_128": dict(net_g="unet_128", image_size=128, load_size=128),
+    "pixel D": dict(net_d="pixel"),
+    "16x16 D": dict(n_layers_d=1),
+    "286x286 D": dict(n_layers_d=5, image_size=128, load_size=128),
+    "L1 only": dict(loss="l1"),
+    "cGAN only": dict(loss="cgan"),
+    "L1+GAN (unconditional)": dict(loss="l1+gan"),
+    "GAN (unconditional)": dict(loss="gan"),
+    "L2 + lsgan": dict(recon_loss="l2", gan_mode="lsgan"),
+    "no norm": dict(norm="none"),
+    "alternating update": dict(gan_update="alternating", loss="l1+gan"),
+}
+
+
+@pytest.mark.parametrize("name", list(_STEP_VARIANTS))
+def test_one_train_step_of_each_variant(name):
+    """Pix2Pix.train_step runs for every variant: finite losses, G moves, D moves iff it is used."""
+    from pix2pix_tf.model import Pix2Pix
+    cfg = Pix2PixConfig(**{**SMALL, **_STEP_VARIANTS[name]})
+    keras.utils.set_random_seed(0)
+    model = Pix2Pix.from_config_object(cfg)
+    model.compile()
+    s = cfg.image_size
+    x = tf.random.uniform((1, s, s, 3), -1, 1, seed=1)
+    y = tf.random.uniform((1, s, s, 3), -1, 1, seed=2)
+    g0 = [v.numpy() for v in model.generator.trainable_variables]
+    d0 = [v.numpy() for v in model.discriminator.trainable_variables]
+    logs = {k: float(v) for k, v in model.train_step((x, y)).items()}
+    assert all(math.isfinite(v) for v in logs.values()), logs
+    use_recon, use_gan, _ = losses.objective_terms(cfg.loss)
+    assert (logs["g_gan"] > 0) == use_gan and (logs["d_loss"] > 0) == use_gan
+    weight = cfg.lambda_l1 if use_recon else 0.0
+    assert logs["g_total"] == pytest.approx(logs["g_gan"] + weight * logs["g_l1"], rel=1e-5)
+    g_moved = max(np.abs(v.numpy() - a).max() for v, a in zip(model.generator.trainable_variables, g0))
+    d_moved = max(np.abs(v.numpy() - a).max() for v, a in zip(model.discriminator.trainable_variables, d0))
+    assert g_moved > 0
+    assert (d_moved > 0) == use_gan
+    assert model.step == 1
+
+
+def test_n_epochs_schedule_maps_to_linear_decay():
+    """--n-epochs N --n-epochs-decay M: constant LR for N epochs, then linear decay to 0."""
+    from pix2pix_tf.cli import epoch_schedule
+    from pix2pix_tf.config import Pix2PixError
+    from pix2pix_tf.model import make_optimizer
+    cfg, epochs = epoch_schedule(Pix2PixConfig(), 3, 2)
+    assert epochs == 5 and cfg.lr_policy == "linear" and cfg.lr_decay_start == pytest.approx(0.6)
+    spe = 10
+    opt = make_optimizer(cfg, total_steps=epochs * spe)
+
+    def lr(step):
+        opt.iterations.assign(step)
+        return opt.learning_rate
+    assert float(lr(0)) == pytest.approx(2e-4) and float(lr(3 * spe)) == pytest.approx(2e-4)
+    assert float(lr(4 * spe)) == pytest.approx(1e-4) and float(lr(5 * spe)) == pytest.approx(0.0)
+    assert epoch_schedule(Pix2PixConfig(), 4, None)[1] == 8  # decay defaults to n_epochs
+    cfg0, e0 = epoch_schedule(Pix2PixConfig(), 4, 0)
+    assert e0 == 4 and cfg0.lr_policy == "constant"
+    with pytest.raises(Pix2PixError, match="needs --n-epochs"):
+        epoch_schedule(Pix2PixConfig(), None, 3)
