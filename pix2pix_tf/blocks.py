@@ -212,7 +212,11 @@ class MatmulConv2DTranspose(_SmallMapMatmul, keras.layers.Conv2DTranspose):
         s, cin, f = inputs.shape[1], inputs.shape[3], self.filters
         blocks = tf.matmul(tf.reshape(inputs, (-1, cin)),
                            tf.reshape(self.kernel, (16 * f, cin)), transpose_b=True)
-        blocks = tf.reshape(blocks, (-1, s, s, 4, 4, f))  # block of input pixel (i, j): (ky, kx, F)
+        blocks = tf.reshape(blocks, (-1, s, s, 16 * f))  # input pixel (i, j) -> its (ky, kx, F) block
+
+        def block(ky, kx):  # (batch, S, S, F); 4-D slices only, so TFLite converts it
+            return blocks[..., (4 * ky + kx) * f:(4 * ky + kx + 1) * f]
+
         # full output row 2*i + ky with ky = 2*a + q: phase q of row i + a; same for columns
         phase_rows = []
         for qy in (0, 1):
@@ -221,10 +225,12 @@ class MatmulConv2DTranspose(_SmallMapMatmul, keras.layers.Conv2DTranspose):
                 acc = 0
                 for ay in (0, 1):
                     for ax in (0, 1):
-                        acc += tf.pad(blocks[:, :, :, 2 * ay + qy, 2 * ax + qx, :],
+                        acc += tf.pad(block(2 * ay + qy, 2 * ax + qx),
                                       [[0, 0], [ay, 1 - ay], [ax, 1 - ax], [0, 0]])
                 phase_cols.append(acc)  # (batch, S+1, S+1, F)
-            phase_rows.append(tf.stack(phase_cols, axis=3))  # (batch, S+1, S+1, 2, F)
+            # interleave the column phases: (batch, S+1, S+1, 2, F) -> (batch, S+1, 2S+2, F)
+            phase_rows.append(tf.reshape(tf.stack(phase_cols, axis=3), (-1, s + 1, 2 * s + 2, f)))
+        # then the row phases: (batch, S+1, 2, 2S+2, F) -> (batch, 2S+2, 2S+2, F); at most 5-D
         full = tf.reshape(tf.stack(phase_rows, axis=2), (-1, 2 * s + 2, 2 * s + 2, f))
         return full[:, 1:2 * s + 1, 1:2 * s + 1, :]  # "same": crop 1 on each side -> (batch, 2S, 2S, F)
 

@@ -1,4 +1,4 @@
-"""Aligned A|B image files -> tf.data pipelines (paper appendix 6.2).
+"""Paired image files -> tf.data pipelines (paper appendix 6.2).
 
 The standard pix2pix datasets store each training pair as ONE image: A on the left
 half, B on the right half. A dataset folder holds one sub-folder per split::
@@ -11,26 +11,46 @@ Pairs kept as two files with the same name are read too, in either of these layo
     DATA_DIR/train/A/x.jpg + DATA_DIR/train/B/x.jpg
     DATA_DIR/A/train/x.jpg + DATA_DIR/B/train/x.jpg      (the authors' combine_A_and_B layout)
 
-Training images get the paper's random jitter: both halves are resized to
-``load_size`` (286), the SAME random ``image_size`` (256) crop is taken from both and
-both are mirrored together with p=0.5. Test images are only resized. Pixels are scaled
-to [-1, 1] to match the generator's tanh.
+With ``dataset_mode="colorization"`` each file of ``DATA_DIR/train/`` is ONE colour
+image: it is the target and its grayscale is the input (``input_channels`` = 1).
+
+``preprocess`` decides the geometry (S = ``image_size``, L = ``load_size``, the stride
+= :func:`generator_stride`, 2**generator_depth for the U-Net)::
+
+    preprocess            training (random crop, mirror)           evaluation         shape
+    resize_and_crop       resize to LxL, random SxS crop (paper)   resize to SxS      S x S
+    crop                  random SxS crop, no resize               centre SxS crop    S x S
+    scale_width           width -> S, height keeps the aspect      same, no mirror    H x S
+    scale_width_and_crop  width -> L, keep aspect, random SxS crop width -> S, centre S x S
+    none                  each side -> nearest multiple of stride  same, no mirror    H x W
+
+Input and target always get the SAME resize, crop and mirror; mirroring (p=0.5, training
+only) follows ``random_mirror``. ``crop`` needs every input to be at least SxS;
+``scale_width`` and ``none`` round the height (and width) to a multiple of the stride so
+the U-Net's skips line up, refuse a rounding that stretches a side by more than 10%, and
+need every image of a split to come out the same shape (one aspect ratio, or one size for
+``none``) so batches stack: :func:`screen_pairs` checks this up front and names the first
+file that differs; :func:`train_image_shape` gives the (H, W) a model must be built for.
+Pixels are scaled to [-1, 1] to match the generator's tanh.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import tensorflow as tf
 
-from .config import Pix2PixConfig, Pix2PixError
+from .config import MAX_UNET_DEPTH, Pix2PixConfig, Pix2PixError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 TEST_SPLITS = ("test", "val")  # first that exists is used for evaluation
+MAX_STRETCH = 0.1  # scale_width / none: largest change of a side when rounding to the stride
 
 
 class DataError(Pix2PixError):
@@ -162,13 +182,31 @@ def check_image(path: str | Path, aligned: bool = True) -> tuple[int, int, int]:
     return h, w, c
 
 
+def _drop_bad(pairs: list[tuple[Path, Path | None]], problems: list[str | None],
+              skip_bad: bool) -> list[tuple[Path, Path | None]]:
+    """Raise on the first problem, or (``skip_bad``) leave those pairs out with one warning."""
+    bad = [why for why in problems if why]
+    if bad and not skip_bad:
+        more = f" (and {len(bad) - 1} more bad file(s); --skip-bad-files leaves them out)" if len(bad) > 1 else ""
+        raise DataError(bad[0] + more)
+    if bad:
+        print(f"pix2pix-tf: warning: skipped {len(bad)} bad pair(s) of {len(pairs)} in "
+              f"{pairs[0][0].parent}; first: {bad[0]}", file=sys.stderr)
+    good = [pair for pair, why in zip(pairs, problems) if not why]
+    if not good:
+        raise DataError(f"{pairs[0][0].parent}: none of the {len(pairs)} images is usable")
+    return good
+
+
 def check_pairs(pairs: list[tuple[Path, Path | None]], skip_bad: bool = False,
-                workers: int = 8) -> list[tuple[Path, Path | None]]:
+                workers: int = 8, aligned: bool = True) -> list[tuple[Path, Path | None]]:
     """Decode every file up front so a bad one stops the run before training starts.
 
     Args:
         pairs: from :func:`list_pairs`.
         skip_bad: instead of raising, leave bad pairs out and print one warning that counts them.
+        aligned: a file without a B partner holds A|B side by side (its width must be even);
+            False for ``dataset_mode="colorization"``, where it is one image.
 
     Returns:
         The usable pairs, in order.
@@ -179,7 +217,7 @@ def check_pairs(pairs: list[tuple[Path, Path | None]], skip_bad: bool = False,
     def probe(pair):
         a, b = pair
         try:
-            check_image(a, aligned=b is None)
+            check_image(a, aligned=aligned and b is None)
             if b is not None:
                 check_image(b, aligned=False)
             return None
@@ -188,24 +226,191 @@ def check_pairs(pairs: list[tuple[Path, Path | None]], skip_bad: bool = False,
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         problems = list(pool.map(probe, pairs))
-    bad = [why for why in problems if why]
-    if bad and not skip_bad:
-        more = f" (and {len(bad) - 1} more bad file(s); --skip-bad-files leaves them out)" if len(bad) > 1 else ""
-        raise DataError(bad[0] + more)
-    if bad:
-        print(f"pix2pix-tf: warning: skipped {len(bad)} bad pair(s) of {len(pairs)} in "
-              f"{pairs[0][0].parent}; first: {bad[0]}", file=sys.stderr)
-    good = [pair for pair, why in zip(pairs, problems) if not why]
-    if not good:
-        raise DataError(f"{pairs[0][0].parent}: none of the {len(pairs)} images is readable")
-    return good
+    return _drop_bad(pairs, problems, skip_bad)
 
 
-def split_pairs(data_dir: str | Path, split: str, check: bool = True,
-                skip_bad: bool = False) -> list[tuple[Path, Path | None]]:
-    """The pairs of one split (see :func:`list_pairs`), checked unless ``check=False``."""
+def split_pairs(data_dir: str | Path, split: str, check: bool = True, skip_bad: bool = False,
+                config: Pix2PixConfig | None = None) -> list[tuple[Path, Path | None]]:
+    """The pairs of one split (see :func:`list_pairs`), checked unless ``check=False``.
+
+    With ``config``, the files are also read as its ``dataset_mode`` says and screened for
+    its ``preprocess`` (:func:`screen_pairs`: sizes and one shape per split), so every data
+    problem surfaces here, before a run folder is touched.
+    """
     pairs = list_pairs(data_dir, split)
-    return check_pairs(pairs, skip_bad=skip_bad) if check else pairs
+    if check:
+        pairs = check_pairs(pairs, skip_bad=skip_bad,
+                            aligned=config is None or config.dataset_mode == "aligned")
+    return pairs if config is None else screen_pairs(pairs, config, skip_bad=skip_bad)[0]
+
+
+# ---------------------------------------------------------------------------- shapes
+def generator_stride(config: Pix2PixConfig) -> int:
+    """Total downsampling of the generator: sides must be multiples of it (U-Net 2**depth, ResNet 4).
+
+    Example:
+        >>> generator_stride(Pix2PixConfig(image_size=64, load_size=72))
+        64
+    """
+    return 4 if config.net_g.startswith("resnet") else 2 ** config.generator_depth
+
+
+def read_image_size(path: str | Path) -> tuple[int, int]:
+    """(height, width) of an image file from its header, without decoding the pixels.
+
+    Raises:
+        DataError: naming the file when its header cannot be read.
+    """
+    try:
+        from PIL import Image  # installed with matplotlib; reads only the header
+    except ImportError:  # pragma: no cover
+        return tuple(int(v) for v in read_image(path).shape[:2])
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+    except (OSError, SyntaxError, ValueError) as e:
+        raise DataError(f"{path}: not a readable JPEG/PNG image ({e})") from None
+    return height, width
+
+
+def input_size(pair: tuple[Path, Path | None], config: Pix2PixConfig) -> tuple[int, int]:
+    """(height, width) of a pair's input image: the half of an A|B file, the file given by
+    ``direction`` for separate files, the whole file for colorization."""
+    a, b = pair
+    height, width = read_image_size(b if b is not None and config.direction == "BtoA" else a)
+    if b is None and config.dataset_mode == "aligned":
+        width //= 2
+    return height, width
+
+
+def _nearest_multiple(length: float, stride: int) -> int:
+    return max(1, math.floor(length / stride + 0.5)) * stride
+
+
+def _round_to_stride(length: float, stride: int, what: str, config: Pix2PixConfig) -> int:
+    """``length`` rounded to the nearest positive multiple of ``stride``; refuses a big stretch."""
+    rounded = _nearest_multiple(length, stride)
+    if abs(rounded - length) > MAX_STRETCH * length:
+        fits = [d for d in range(2, MAX_UNET_DEPTH + 1) if config.image_size % 2 ** d == 0
+                and abs(_nearest_multiple(length, 2 ** d) - length) <= MAX_STRETCH * length]
+        fix = "use "
+        if fits and not config.net_g.startswith("resnet"):
+            fix = ("set " if config.net_g in ("unet", "encoder_decoder") else "set net_g 'unet' and ") + \
+                f"unet_depth={max(fits)} (stride {2 ** max(fits)}), or use "
+        raise DataError(
+            f"{what} would become {rounded} px (the nearest multiple of the generator's stride "
+            f"{stride}): a stretch of {abs(rounded - length) / length:.0%}, more than "
+            f"{MAX_STRETCH:.0%} with preprocess '{config.preprocess}'; {fix}preprocess 'crop' or "
+            "'resize_and_crop'")
+    return rounded
+
+
+def preprocessed_shape(config: Pix2PixConfig, height: int, width: int,
+                       name: str = "image") -> tuple[int, int]:
+    """The (H, W) that ``config.preprocess`` gives an input of ``height`` x ``width``.
+
+    Training and evaluation give the same shape (see the module docstring's table).
+
+    Raises:
+        DataError: naming ``name``: smaller than the crop (``crop``), or a rounding to the
+            generator's stride that stretches a side by more than 10% (``scale_width``, ``none``).
+
+    Example:
+        >>> cfg = Pix2PixConfig(image_size=64, load_size=72, unet_depth=4, preprocess="scale_width")
+        >>> preprocessed_shape(cfg, 100, 200)   # a 2:1 input: 64 wide, 32 high
+        (32, 64)
+    """
+    s, mode = config.image_size, config.preprocess
+    stride = generator_stride(config)
+    if mode == "crop" and (height < s or width < s):
+        raise DataError(f"{name}: input of {width}x{height} is smaller than the {s}x{s} crop; "
+                        "preprocess 'crop' does not resize (use 'resize_and_crop' or "
+                        "'scale_width_and_crop', or a smaller image_size)")
+    if mode == "scale_width":
+        return _round_to_stride(s * height / width, stride,
+                                f"{name}: a {width}x{height} input scaled to width {s} is "
+                                f"{s * height / width:.1f} px high; it", config), s
+    if mode == "none":
+        return tuple(_round_to_stride(v, stride, f"{name}: the {side} of a {width}x{height} input",
+                                      config)
+                     for v, side in ((height, "height"), (width, "width")))
+    return s, s
+
+
+def screen_pairs(pairs: list[tuple[Path, Path | None]], config: Pix2PixConfig,
+                 skip_bad: bool = False, workers: int = 8
+                 ) -> tuple[list[tuple[Path, Path | None]], tuple[int, int]]:
+    """Check that every pair fits ``config`` and that a split comes out in one shape.
+
+    Only the image headers are read, and only for the preprocess modes that need sizes
+    (``crop``, ``scale_width``, ``none``). The split's shape is the one most of its images
+    give; an image that gives another one is a problem naming the file.
+
+    Args:
+        pairs: from :func:`list_pairs` (checked or not).
+        config: dataset_mode, preprocess, sizes and the generator's stride.
+        skip_bad: leave unusable pairs out with one warning instead of raising.
+
+    Returns:
+        (the usable pairs, the (H, W) every example of the split has).
+
+    Raises:
+        DataError: the first unusable file (in sorted order), unless ``skip_bad``; or a
+            layout that ``dataset_mode`` cannot read.
+    """
+    if config.dataset_mode == "colorization" and pairs[0][1] is not None:
+        raise DataError(f"{pairs[0][0].parent}: dataset_mode 'colorization' reads single colour "
+                        "images from DATA/<split>/*.jpg, not A/ and B/ folders")
+    if config.preprocess in ("resize_and_crop", "scale_width_and_crop"):
+        return pairs, (config.image_size, config.image_size)
+
+    def probe(pair):
+        try:
+            return preprocessed_shape(config, *input_size(pair, config), name=str(pair[0])), None
+        except DataError as e:
+            return None, str(e)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(probe, pairs))
+    shapes = Counter(shape for shape, _ in results if shape)
+    shape = shapes.most_common(1)[0][0] if shapes else None
+    problems = []
+    for pair, (got, why) in zip(pairs, results):
+        if got is not None and got != shape:
+            why = (f"{pair[0]}: preprocess '{config.preprocess}' makes its input {got[1]}x{got[0]}, "
+                   f"but {shapes[shape]} of the {len(pairs)} images become {shape[1]}x{shape[0]}; "
+                   "a batch needs one shape: give the split one "
+                   + ("size" if config.preprocess == "none" else "aspect ratio")
+                   + " or use a cropping preprocess")
+        problems.append(why)
+    return _drop_bad(pairs, problems, skip_bad), shape
+
+
+def train_image_shape(config: Pix2PixConfig,
+                      data_dir_or_pairs: str | Path | list[tuple[Path, Path | None]],
+                      split: str = "train") -> tuple[int, int]:
+    """The (H, W) of the training examples: the spatial shape to build G and D for.
+
+    ``(image_size, image_size)`` for the cropping modes; from the files for ``scale_width``
+    and ``none`` (non-square data trains non-square).
+
+    Args:
+        config: the run's config.
+        data_dir_or_pairs: a dataset folder (its ``split`` is listed) or pairs from
+            :func:`split_pairs`.
+
+    Raises:
+        DataError: as :func:`screen_pairs` (naming the first file that does not fit).
+
+    Example:
+        >>> train_image_shape(Pix2PixConfig(image_size=64, load_size=72), "data/facades_synthetic")
+        (64, 64)
+    """
+    if config.preprocess in ("resize_and_crop", "scale_width_and_crop"):
+        return config.image_size, config.image_size
+    pairs = (list_pairs(data_dir_or_pairs, split) if isinstance(data_dir_or_pairs, (str, Path))
+             else data_dir_or_pairs)
+    return screen_pairs(pairs, config)[1]
 
 
 # --------------------------------------------------------------------------- tensors
@@ -242,39 +447,85 @@ def decode_separate(a_bytes: tf.Tensor, b_bytes: tf.Tensor, config: Pix2PixConfi
 
 
 def _decode(paths: tf.Tensor, config: Pix2PixConfig, separate: bool):
-    """paths: (2,) string tensor [A or aligned file, B file or ""]."""
+    """paths: (2,) string tensor [A or aligned file, B file or ""].
+
+    Colorization: (image, image), both RGB; :func:`_finish` makes the input gray after the
+    geometry, so the input is exactly the grayscale of the (jittered) target.
+    """
+    if config.dataset_mode == "colorization":
+        img = _decode_rgb(tf.io.read_file(paths[0]))
+        return img, img
     if separate:
         return decode_separate(tf.io.read_file(paths[0]), tf.io.read_file(paths[1]), config)
     return decode_pair(tf.io.read_file(paths[0]), config)
 
 
-def _resize(x: tf.Tensor, size: int, method: str) -> tf.Tensor:
-    y = tf.image.resize(x, (size, size), method=method, antialias=method != "nearest")
+def _resize(x: tf.Tensor, size, method: str) -> tf.Tensor:
+    """Resize to ``size`` (an int for a square, or (height, width)), clipped to [0, 255]."""
+    size = (size, size) if isinstance(size, int) else size
+    y = tf.image.resize(x, size, method=method, antialias=method != "nearest")
     return tf.clip_by_value(y, 0.0, 255.0)  # bicubic overshoots
 
 
-def random_jitter(inp: tf.Tensor, tar: tf.Tensor, config: Pix2PixConfig,
-                  seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+def _resize_pair(inp: tf.Tensor, tar: tf.Tensor, config: Pix2PixConfig, load: int,
+                 shape: tuple[int, int] | None) -> tuple[tf.Tensor, tf.Tensor]:
+    """The resize step of ``config.preprocess``, the same for both; ``load``: L (training) or S."""
+    mode, method = config.preprocess, config.resize_method
+    if mode in ("scale_width", "none"):
+        if shape is None:
+            raise ValueError(f"preprocess {mode!r} needs the split's shape (see train_image_shape)")
+        size = shape
+    elif mode == "resize_and_crop":
+        size = (load, load)
+    elif mode == "scale_width_and_crop":
+        hw = tf.cast(tf.shape(inp)[:2], tf.float32)
+        height = tf.maximum(tf.cast(tf.round(load * hw[0] / hw[1]), tf.int32), config.image_size)
+        size = tf.stack([height, load])  # width L, aspect kept (at least S high for the crop)
+    else:  # crop: no resize; a separate target file of another size is fitted to the input
+        return inp, _resize(tar, tf.shape(inp)[:2], method)
+    return _resize(inp, size, method), _resize(tar, size, method)
+
+
+def random_jitter(inp: tf.Tensor, tar: tf.Tensor, config: Pix2PixConfig, seed: tf.Tensor,
+                  shape: tuple[int, int] | None = None) -> tuple[tf.Tensor, tf.Tensor]:
     """Resize both to load_size, take the same random crop of both and mirror both.
+
+    That is the paper's ``resize_and_crop``; the other ``config.preprocess`` modes change the
+    resize and crop steps (see the module docstring), never the rule that A and B move together.
 
     Args:
         inp, tar: (H, W, C) float images.
         seed: int32/int64 tensor of shape (2,) for the stateless random ops.
+        shape: the split's (H, W); needed by ``scale_width`` and ``none`` (see
+            :func:`screen_pairs`).
 
     Returns:
-        (image_size, image_size, C) crops of ``inp`` and ``tar``, jittered identically.
+        (image_size, image_size, C) crops of ``inp`` and ``tar``, jittered identically
+        ((H, W, C) for ``scale_width`` and ``none``).
 
     Reference: Isola et al. 2017, appendix 6.2 ("random jitter ... resizing the 256x256
     input images to 286x286 and then randomly cropping back to size 256x256").
     """
-    s, cin = config.image_size, config.input_channels
-    stacked = tf.concat([_resize(inp, config.load_size, config.resize_method),
-                         _resize(tar, config.load_size, config.resize_method)], axis=-1)
-    stacked = tf.image.stateless_random_crop(
-        stacked, (s, s, cin + config.output_channels), seed=seed)  # same crop for A and B
+    s, cin, cout = config.image_size, inp.shape[-1], tar.shape[-1]
+    inp, tar = _resize_pair(inp, tar, config, config.load_size, shape)  # (L, L, C) in the paper
+    stacked = tf.concat([inp, tar], axis=-1)
+    if config.preprocess not in ("scale_width", "none"):
+        stacked = tf.image.stateless_random_crop(stacked, (s, s, cin + cout), seed=seed)  # same crop for A and B
     if config.random_mirror:
         stacked = tf.image.stateless_random_flip_left_right(stacked, seed=seed + 1)
     return stacked[..., :cin], stacked[..., cin:]
+
+
+def eval_preprocess(inp: tf.Tensor, tar: tf.Tensor, config: Pix2PixConfig,
+                    shape: tuple[int, int] | None = None) -> tuple[tf.Tensor, tf.Tensor]:
+    """The deterministic geometry of evaluation: :func:`random_jitter` with load_size = image_size,
+    a centred crop and no mirror (``resize_and_crop``: only a resize to image_size)."""
+    s = config.image_size
+    inp, tar = _resize_pair(inp, tar, config, s, shape)
+    if config.preprocess in ("crop", "scale_width_and_crop"):
+        top, left = (tf.shape(inp)[0] - s) // 2, (tf.shape(inp)[1] - s) // 2
+        inp, tar = (tf.image.crop_to_bounding_box(x, top, left, s, s) for x in (inp, tar))
+    return inp, tar
 
 
 def normalize(x: tf.Tensor) -> tf.Tensor:
@@ -287,19 +538,28 @@ def to_uint8(x: tf.Tensor) -> tf.Tensor:
     return tf.cast(tf.round(tf.clip_by_value((tf.cast(x, tf.float32) + 1.0) * 127.5, 0, 255)), tf.uint8)
 
 
-def load_train_example(paths: tf.Tensor, seed: tf.Tensor, config: Pix2PixConfig, separate: bool = False):
-    """File paths -> jittered, normalized (input, target)."""
-    a, b = _decode(paths, config, separate)
-    a, b = random_jitter(a, b, config, seed)
-    return normalize(a), normalize(b)
+def _finish(a: tf.Tensor, b: tf.Tensor, config: Pix2PixConfig, shape: tuple[int, int] | None):
+    """Colorization channels, static shapes and [-1, 1] scaling of a preprocessed pair."""
+    if config.dataset_mode == "colorization":
+        a, b = _orient(a, b, config)  # a == b here (direction moot): the input is gray(target)
+    h, w = shape or (config.image_size, config.image_size)
+    return (normalize(tf.ensure_shape(a, (h, w, config.input_channels))),
+            normalize(tf.ensure_shape(b, (h, w, config.output_channels))))
 
 
-def load_test_example(paths: tf.Tensor, config: Pix2PixConfig, separate: bool = False):
-    """File paths -> resized, normalized (input, target)."""
+def load_train_example(paths: tf.Tensor, seed: tf.Tensor, config: Pix2PixConfig, separate: bool = False,
+                       shape: tuple[int, int] | None = None):
+    """File paths -> jittered, normalized (input, target); ``shape`` as for :func:`random_jitter`."""
     a, b = _decode(paths, config, separate)
-    s = config.image_size
-    return (normalize(tf.ensure_shape(_resize(a, s, config.resize_method), (s, s, config.input_channels))),
-            normalize(tf.ensure_shape(_resize(b, s, config.resize_method), (s, s, config.output_channels))))
+    a, b = random_jitter(a, b, config, seed, shape)
+    return _finish(a, b, config, shape)
+
+
+def load_test_example(paths: tf.Tensor, config: Pix2PixConfig, separate: bool = False,
+                      shape: tuple[int, int] | None = None):
+    """File paths -> resized (cropped), normalized (input, target); see :func:`eval_preprocess`."""
+    a, b = _decode(paths, config, separate)
+    return _finish(*eval_preprocess(a, b, config, shape), config, shape)
 
 
 # -------------------------------------------------------------------------- datasets
@@ -309,9 +569,10 @@ def make_dataset(data_dir: str | Path, split: str, config: Pix2PixConfig, traini
     """Build the tf.data pipeline of one split.
 
     Args:
-        data_dir: folder holding ``split/`` with aligned A|B images (or A/ and B/ folders).
+        data_dir: folder holding ``split/`` with aligned A|B images (or A/ and B/ folders,
+            or single colour images with ``dataset_mode="colorization"``).
         split: "train", "test" or "val".
-        config: sizes, channels, direction, jitter and seed.
+        config: sizes, channels, direction, dataset_mode, preprocess, jitter and seed.
         training: jitter, shuffle and repeat forever (default: ``split == "train"``).
         batch_size: defaults to ``config.batch_size`` for training, 1 for evaluation.
         check: decode every file up front and raise :class:`DataError` on the first bad one.
@@ -321,14 +582,21 @@ def make_dataset(data_dir: str | Path, split: str, config: Pix2PixConfig, traini
             resumed run sees exactly the images and crops an uninterrupted run would.
 
     Returns:
-        (dataset of (input, target) float32 batches in [-1, 1], number of pairs).
+        (dataset of (input, target) float32 batches in [-1, 1], number of pairs). Examples
+        are (S, S, C) or, for ``scale_width`` / ``none``, the split's (H, W, C)
+        (:func:`train_image_shape`).
+
+    Raises:
+        DataError: a bad file or folder, or (:func:`screen_pairs`) an image that does not fit
+            ``preprocess``, naming the file.
 
     Example:
         >>> ds, n = make_dataset("data/facades_synthetic", "train", Pix2PixConfig(image_size=64, load_size=72))
     """
     training = split == "train" if training is None else training
     if pairs is None:
-        pairs = split_pairs(data_dir, split, check=check, skip_bad=skip_bad)
+        pairs = split_pairs(data_dir, split, check=check, skip_bad=skip_bad, config=config)
+    pairs, shape = screen_pairs(pairs, config, skip_bad=skip_bad)  # header reads; a no-op if screened
     separate = pairs[0][1] is not None
     paths = tf.data.Dataset.from_tensor_slices([[str(a), str(b or "")] for a, b in pairs])
     autotune = tf.data.AUTOTUNE
@@ -340,16 +608,17 @@ def make_dataset(data_dir: str | Path, split: str, config: Pix2PixConfig, traini
         ds = ds.enumerate()  # the element index seeds its jitter: fresh crops every epoch
         ds = ds.skip(skip)  # before decoding: skipping costs nothing
         ds = ds.map(lambda i, p: load_train_example(p, tf.stack([tf.cast(config.seed, tf.int64), i]),
-                                                    config, separate),
+                                                    config, separate, shape),
                     num_parallel_calls=autotune)
         ds = ds.batch(batch_size, drop_remainder=True)
     else:
-        ds = paths.map(lambda p: load_test_example(p, config, separate), num_parallel_calls=autotune)
+        ds = paths.map(lambda p: load_test_example(p, config, separate, shape), num_parallel_calls=autotune)
         ds = ds.batch(batch_size or 1)
     return ds.prefetch(autotune), len(pairs)
 
 
 def load_pair_file(path: str | Path, config: Pix2PixConfig) -> tuple[tf.Tensor, tf.Tensor]:
-    """One aligned file as a test example (input, target), checked, in [-1, 1]."""
-    check_image(path)
-    return load_test_example(tf.constant([os.fspath(path), ""]), config)
+    """One aligned (or, for colorization, single) file as a test example (input, target), checked, in [-1, 1]."""
+    check_image(path, aligned=config.dataset_mode == "aligned")
+    shape = preprocessed_shape(config, *input_size((Path(path), None), config), name=str(path))
+    return load_test_example(tf.constant([os.fspath(path), ""]), config, shape=shape)

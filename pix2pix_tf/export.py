@@ -1,10 +1,13 @@
 """Export the generator as a self-describing SavedModel that needs only TensorFlow to serve.
 
-Signatures:
-    serving_default   images float32 (batch, S, S, C_in) in [-1, 1] -> "output" float32 in [-1, 1]
-    translate_uint8   images uint8 (batch, H, W, C_in), any H and W -> "output" uint8 (batch, H, W, C_out)
-    translate_bytes   images string (batch,) of encoded JPEG/PNG/BMP/GIF -> "output" string (batch,) PNG
-    config            () -> "config" string: the run's Pix2PixConfig as JSON
+Signatures (S x S: the generator's training shape, H x W for a non-square model):
+    serving_default         images float32 (batch, S, S, C_in) in [-1, 1] -> "output" float32 in [-1, 1]
+    translate_uint8         images uint8 (batch, H, W, C_in), any H and W -> "output" uint8 (batch, H, W, C_out):
+                            resized to S x S, translated, resized back
+    translate_uint8_native  the same at the image's own resolution: reflect-padded to a multiple of
+                            the generator's stride, translated fully convolutionally, cropped back
+    translate_bytes         images string (batch,) of encoded JPEG/PNG/BMP/GIF -> "output" string (batch,) PNG
+    config                  () -> "config" string: the run's Pix2PixConfig as JSON
 
 The config is also written to ``assets.extra/pix2pix_config.json`` beside the model.
 :func:`export_tflite` writes the raw generator (batch 1) as a TensorFlow Lite flatbuffer.
@@ -28,8 +31,85 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 
 from .blocks import dropout_seed_states, set_inference_mode
 from .config import Pix2PixConfig, Pix2PixError
+from .data import generator_stride, to_uint8
 
 CONFIG_ASSET = "pix2pix_config.json"
+
+
+def fully_convolutional(generator: keras.Model) -> keras.Model:
+    """The same generator, sharing its layers and weights, on an input of any height and width.
+
+    A functional model built on ``keras.Input((S, S, C))`` refuses other sizes; its layers
+    (convolutions, norms, concatenations) do not. This replays them on
+    ``keras.Input((None, None, C))``. At S x S the copy gives the same output as the original.
+
+    Example:
+        >>> g = fully_convolutional(build_generator(Pix2PixConfig(image_size=64, load_size=72)))
+        >>> g(tf.zeros((1, 128, 192, 3)), training=False).shape
+        TensorShape([1, 128, 192, 3])
+    """
+    if tuple(generator.input_shape[1:3]) == (None, None):
+        return generator
+    inputs = keras.Input((None, None, generator.input_shape[-1]), name="input_image")
+    return keras.models.clone_model(generator, input_tensors=inputs, clone_function=lambda layer: layer)
+
+
+def reflect_pad_to_multiple(images: tf.Tensor, multiple: int,
+                            min_size: int = 1) -> tuple[tf.Tensor, tuple[tf.Tensor, tf.Tensor]]:
+    """Mirror-pad (batch, H, W, C) evenly on both sides up to multiples of ``multiple``.
+
+    Works for pads wider than the image too (it reflects again), and for 1-pixel sides.
+    ``min_size``: pad each side to at least this many pixels.
+
+    Returns:
+        (padded (batch, H', W', C), (top, left) offsets of the original inside it).
+    """
+    shape, offsets = tf.shape(images), []
+    for axis in (1, 2):
+        n = shape[axis]
+        total = (tf.maximum(n, min_size) + multiple - 1) // multiple * multiple
+        before = (total - n) // 2
+        period = tf.maximum(2 * (n - 1), 1)  # reflect without repeating the edge pixel
+        index = tf.math.floormod(tf.range(total) - before, period)
+        images = tf.gather(images, tf.where(index >= n, period - index, index), axis=axis)
+        offsets.append(before)
+    return images, tuple(offsets)
+
+
+def native_min_size(config: Pix2PixConfig) -> int:
+    """Smallest side the generator runs at: one stride; two for a ResNet, whose 1-pixel
+    reflection pads need 2 pixels at 1/4 resolution."""
+    stride = generator_stride(config)
+    return 2 * stride if config.net_g.startswith("resnet") else stride
+
+
+def translate_native(generator: keras.Model, images: tf.Tensor, stride: int,
+                     training: bool = False, min_size: int = 1) -> tf.Tensor:
+    """Run a fully convolutional generator at the images' own resolution.
+
+    Args:
+        generator: from :func:`fully_convolutional`.
+        images: float (batch, H, W, C_in) in [-1, 1], any H and W.
+        stride: the generator's total stride (:func:`pix2pix_tf.data.generator_stride`).
+        min_size: smallest padded side (:func:`native_min_size`).
+
+    Returns:
+        (batch, H, W, C_out) in [-1, 1]. At sizes that are multiples of ``stride`` (and at
+        least ``min_size``) nothing is padded; otherwise the reflect padding is part of what the network sees (with the
+        "deterministic" inference mode its norm statistics are per image, padding included).
+
+    Example:
+        >>> y = translate_native(fully_convolutional(g), tf.zeros((1, 300, 200, 3)), 256)
+        >>> y.shape
+        TensorShape([1, 300, 200, 3])
+    """
+    if tuple(generator.input_shape[1:3]) != (None, None):
+        raise ValueError("translate_native needs a generator on (None, None) inputs; "
+                         "pass fully_convolutional(generator)")
+    h, w = tf.shape(images)[1], tf.shape(images)[2]
+    x, (top, left) = reflect_pad_to_multiple(images, stride, min_size)  # (batch, H', W', C_in)
+    y = generator(x, training=training)  # (batch, H', W', C_out)
+    return y[:, top:top + h, left:left + w]  # (batch, H, W, C_out)
 
 
 class GeneratorModule(tf.Module):
@@ -39,14 +119,18 @@ class GeneratorModule(tf.Module):
         super().__init__(name="pix2pix_generator")
         self.generator = generator
         self.seed_states = dropout_seed_states(generator)  # so paper-mode exports can save them
+        self.native_generator = fully_convolutional(generator)  # same weights, any H x W
+        self.stride, self.min_size = generator_stride(config), native_min_size(config)
         info = {**config.to_dict(), "inference_mode": inference_mode}
         self._config_json = json.dumps(info, sort_keys=True)
-        s, cin = config.image_size, config.input_channels
+        h, w = generator.input_shape[1:3]  # the training shape (None for a fully convolutional G)
+        self.size = (h or config.image_size, w or config.image_size)
+        cin = config.input_channels
         self.serving_default = tf.function(
-            self._serve, input_signature=[tf.TensorSpec([None, s, s, cin], tf.float32, name="images")])
-        self.translate_uint8 = tf.function(
-            self._translate_uint8,
-            input_signature=[tf.TensorSpec([None, None, None, cin], tf.uint8, name="images")])
+            self._serve, input_signature=[tf.TensorSpec([None, h, w, cin], tf.float32, name="images")])
+        any_size = [tf.TensorSpec([None, None, None, cin], tf.uint8, name="images")]
+        self.translate_uint8 = tf.function(self._translate_uint8, input_signature=any_size)
+        self.translate_uint8_native = tf.function(self._translate_uint8_native, input_signature=any_size)
         self.translate_bytes = tf.function(
             self._translate_bytes, input_signature=[tf.TensorSpec([None], tf.string, name="images")])
         self.config = tf.function(self._config, input_signature=[])
@@ -58,11 +142,15 @@ class GeneratorModule(tf.Module):
     def _translate_uint8(self, images):
         return {"output": self._uint8_to_uint8(images)}
 
+    def _translate_uint8_native(self, images):
+        x = tf.cast(images, tf.float32) / 127.5 - 1.0  # (batch, H, W, C_in) in [-1, 1]
+        return {"output": to_uint8(translate_native(self.native_generator, x, self.stride,
+                                                    min_size=self.min_size))}
+
     def _uint8_to_uint8(self, images):
         """uint8 (batch, H, W, C_in) -> resize to S, generate, resize back -> uint8 (batch, H, W, C_out)."""
         size = tf.shape(images)[1:3]
-        s = self.generator.input_shape[1]
-        x = tf.image.resize(tf.cast(images, tf.float32), (s, s), method="bicubic", antialias=True)
+        x = tf.image.resize(tf.cast(images, tf.float32), self.size, method="bicubic", antialias=True)
         x = tf.clip_by_value(x, 0.0, 255.0) / 127.5 - 1.0  # (batch, S, S, C_in) in [-1, 1]
         y = self.generator(x, training=False)
         y = tf.image.resize((y + 1.0) * 127.5, size, method="bicubic", antialias=True)
@@ -104,6 +192,7 @@ def export_saved_model(generator: keras.Model, config: Pix2PixConfig, path: str 
         tf.saved_model.save(module, str(tmp), signatures={
             "serving_default": module.serving_default,
             "translate_uint8": module.translate_uint8,
+            "translate_uint8_native": module.translate_uint8_native,
             "translate_bytes": module.translate_bytes,
             "config": module.config,
         })
@@ -132,7 +221,7 @@ TFLITE_QUANTIZATIONS = ("none", "float16", "dynamic")
 
 def export_tflite(generator: keras.Model, config: Pix2PixConfig, path: str | Path,
                   inference_mode: str | None = None, quantize: str = "none") -> Path:
-    """Convert the raw generator (float32 (1, S, S, C_in) in [-1, 1]) to a .tflite file.
+    """Convert the raw generator (float32 (1, S, S, C_in) in [-1, 1], or its H x W) to a .tflite file.
 
     Args:
         generator, config: as for :func:`export_saved_model`.
@@ -152,13 +241,14 @@ def export_tflite(generator: keras.Model, config: Pix2PixConfig, path: str | Pat
         raise Pix2PixError(f"unknown TFLite quantization {quantize!r}; choose one of "
                            f"{', '.join(TFLITE_QUANTIZATIONS)}")
     path = Path(path)
-    s, cin = config.image_size, config.input_channels
+    h, w = (v or config.image_size for v in generator.input_shape[1:3])
+    cin = config.input_channels
     set_inference_mode(generator, mode)
     try:
         # Freeze the Keras 3 variables into constants first: converting the function with live
         # variables leaves VAR_HANDLE/READ_VARIABLE ops whose values never reach the file.
         fn = tf.function(lambda images: generator(images, training=False))
-        concrete = fn.get_concrete_function(tf.TensorSpec([1, s, s, cin], tf.float32, name="images"))
+        concrete = fn.get_concrete_function(tf.TensorSpec([1, h, w, cin], tf.float32, name="images"))
         converter = tf.lite.TFLiteConverter.from_concrete_functions(
             [convert_variables_to_constants_v2(concrete)])
         if quantize != "none":

@@ -53,7 +53,8 @@ def test_saved_model_round_trip_in_a_fresh_process_without_pix2pix_tf(trained_ru
                          capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     info = json.loads(out.stdout.strip().splitlines()[-1])
-    assert info["signatures"] == ["config", "serving_default", "translate_bytes", "translate_uint8"]
+    assert info["signatures"] == ["config", "serving_default", "translate_bytes", "translate_uint8",
+                                  "translate_uint8_native"]
     assert info["pix2pix_tf_imported"] is False
     assert np.abs(np.load(tmp_path / "y.npy") - expected).max() <= 1e-5
     assert info["uint8_shape"] == [1, 300, 200, 3]
