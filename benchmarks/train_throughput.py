@@ -35,12 +35,12 @@ import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-if __name__ == "__main__":  # keep stdout for the JSON alone
-    _REAL_STDOUT_FD = os.dup(1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _jsonout  # noqa: E402
 
-import json  # noqa: E402
+if __name__ == "__main__":
+    _jsonout.reserve()
+
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
@@ -52,7 +52,6 @@ from tensorflow.python.profiler import model_analyzer, option_builder  # noqa: E
 from pix2pix_tf.config import Pix2PixConfig  # noqa: E402
 from pix2pix_tf.model import Pix2Pix  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train_step_vs_tutorial import TutorialRecipe  # noqa: E402
 
 ALL_VARIANTS = ("tutorial", "plain", "fused_adam", "default", "default_xla", "mixed_bfloat16",
@@ -211,5 +210,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    out = main()
-    os.write(_REAL_STDOUT_FD, (json.dumps(out, indent=2) + "\n").encode())
+    _jsonout.emit(main())

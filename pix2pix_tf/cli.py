@@ -141,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (PNG, same file names)")
     p.add_argument("--aligned", action="store_true", help="inputs are A|B files: use the input half")
     p.add_argument("--side-by-side", action="store_true", help="write input | output")
+    p.add_argument("--size-mode", choices=("resize", "native"), default="resize",
+                   help="resize: to the training size and back (default); native: at each image's "
+                        "own size (reflect-padded to the generator's stride, cropped back)")
 
     p = sub.add_parser("export", help="export a run's generator as a SavedModel or TFLite file")
     p.add_argument("--run", required=True, help="run folder (config.json + checkpoints/)")
@@ -233,7 +236,7 @@ def _run(args) -> int:
     elif args.command == "predict":
         from .predict import predict_files
         result = predict_files(args.model, args.input, args.out, aligned=args.aligned,
-                               side_by_side=args.side_by_side)
+                               side_by_side=args.side_by_side, size_mode=args.size_mode)
         for path, reason in result["skipped"].items():
             print(f"skipped: {reason}", file=sys.stderr)
         print(f"wrote {len(result['written'])} image(s) to {args.out}; skipped {len(result['skipped'])}")

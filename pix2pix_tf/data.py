@@ -506,8 +506,21 @@ def random_jitter(inp: tf.Tensor, tar: tf.Tensor, config: Pix2PixConfig, seed: t
     Reference: Isola et al. 2017, appendix 6.2 ("random jitter ... resizing the 256x256
     input images to 286x286 and then randomly cropping back to size 256x256").
     """
+    inp, tar = _load_resize(inp, tar, config, shape)  # (L, L, C) in the paper
+    return _random_crop_and_mirror(inp, tar, config, seed)
+
+
+def _load_resize(inp, tar, config: Pix2PixConfig, shape):
+    """The deterministic first half of the training jitter: resize to load_size (per
+    ``preprocess``), rounded to 8-bit values so that :func:`make_dataset` can cache it as
+    uint8 and give the same stream cached or not."""
+    inp, tar = _resize_pair(inp, tar, config, config.load_size, shape)
+    return tf.round(inp), tf.round(tar)
+
+
+def _random_crop_and_mirror(inp, tar, config: Pix2PixConfig, seed):
+    """The random second half: the same crop and the same flip of both."""
     s, cin, cout = config.image_size, inp.shape[-1], tar.shape[-1]
-    inp, tar = _resize_pair(inp, tar, config, config.load_size, shape)  # (L, L, C) in the paper
     stacked = tf.concat([inp, tar], axis=-1)
     if config.preprocess not in ("scale_width", "none"):
         stacked = tf.image.stateless_random_crop(stacked, (s, s, cin + cout), seed=seed)  # same crop for A and B
@@ -555,6 +568,21 @@ def load_train_example(paths: tf.Tensor, seed: tf.Tensor, config: Pix2PixConfig,
     return _finish(a, b, config, shape)
 
 
+CACHE_BUDGET_BYTES = 2 * 1024 ** 3  # cache="auto" caches a split whose resized images fit in this
+
+
+def cache_bytes(pairs: list, config: Pix2PixConfig, shape: tuple[int, int] | None = None) -> int:
+    """Estimated memory of the cached (uint8, resized to load_size) training images of ``pairs``."""
+    if config.preprocess == "resize_and_crop":
+        h = w = config.load_size
+    elif shape is not None:
+        h, w = shape
+    else:  # crop / scale_width_and_crop: sizes vary with the files; bound by the first one
+        h, w = input_size(pairs[0], config)
+        h = w = max(h, w, config.load_size)
+    return len(pairs) * h * w * (config.input_channels + config.output_channels)
+
+
 def load_test_example(paths: tf.Tensor, config: Pix2PixConfig, separate: bool = False,
                       shape: tuple[int, int] | None = None):
     """File paths -> resized (cropped), normalized (input, target); see :func:`eval_preprocess`."""
@@ -565,7 +593,8 @@ def load_test_example(paths: tf.Tensor, config: Pix2PixConfig, separate: bool = 
 # -------------------------------------------------------------------------- datasets
 def make_dataset(data_dir: str | Path, split: str, config: Pix2PixConfig, training: bool | None = None,
                  batch_size: int | None = None, check: bool = True, skip_bad: bool = False,
-                 pairs: list[tuple[Path, Path | None]] | None = None, skip: int = 0) -> tuple[tf.data.Dataset, int]:
+                 pairs: list[tuple[Path, Path | None]] | None = None, skip: int = 0,
+                 cache: bool | str = "auto", parallel: bool = True) -> tuple[tf.data.Dataset, int]:
     """Build the tf.data pipeline of one split.
 
     Args:
@@ -580,6 +609,11 @@ def make_dataset(data_dir: str | Path, split: str, config: Pix2PixConfig, traini
         pairs: use these (already checked) pairs from :func:`split_pairs` instead of listing.
         skip: training only: start this many examples into the (deterministic) stream, so a
             resumed run sees exactly the images and crops an uninterrupted run would.
+        cache: training only: keep the decoded images, resized to load_size, in memory as
+            uint8 after the first epoch, so later epochs only crop and mirror. "auto": when
+            they fit in :data:`CACHE_BUDGET_BYTES` (2 GiB; edges2things at 286: 1 GB). The
+            stream is the same with and without the cache, bit for bit.
+        parallel: decode and jitter on all cores (``AUTOTUNE``); False: one at a time.
 
     Returns:
         (dataset of (input, target) float32 batches in [-1, 1], number of pairs). Examples
@@ -600,19 +634,38 @@ def make_dataset(data_dir: str | Path, split: str, config: Pix2PixConfig, traini
     separate = pairs[0][1] is not None
     paths = tf.data.Dataset.from_tensor_slices([[str(a), str(b or "")] for a, b in pairs])
     autotune = tf.data.AUTOTUNE
+    workers = autotune if parallel else None
     if training:
         batch_size = batch_size or config.batch_size
         if len(pairs) < batch_size:
             raise DataError(f"{data_dir}/{split}: {len(pairs)} images, fewer than batch_size={batch_size}")
-        ds = paths.shuffle(len(pairs), seed=config.seed, reshuffle_each_iteration=True).repeat()
-        ds = ds.enumerate()  # the element index seeds its jitter: fresh crops every epoch
-        ds = ds.skip(skip)  # before decoding: skipping costs nothing
-        ds = ds.map(lambda i, p: load_train_example(p, tf.stack([tf.cast(config.seed, tf.int64), i]),
-                                                    config, separate, shape),
-                    num_parallel_calls=autotune)
+        if cache == "auto":
+            cache = cache_bytes(pairs, config, shape) <= CACHE_BUDGET_BYTES
+
+        def seed_of(i):
+            return tf.stack([tf.cast(config.seed, tf.int64), i])
+
+        if cache:
+            # decode + resize once, keep uint8; the shuffle below permutes elements exactly as
+            # it permutes the paths (same seed, same count), so the stream does not change
+            def load_resized(p):
+                a, b = _load_resize(*_decode(p, config, separate), config, shape)
+                return tf.cast(a, tf.uint8), tf.cast(b, tf.uint8)
+            ds = paths.map(load_resized, num_parallel_calls=workers).cache()
+            ds = ds.shuffle(len(pairs), seed=config.seed, reshuffle_each_iteration=True).repeat()
+            ds = ds.enumerate().skip(skip)
+            ds = ds.map(lambda i, ab: _finish(*_random_crop_and_mirror(
+                tf.cast(ab[0], tf.float32), tf.cast(ab[1], tf.float32), config, seed_of(i)),
+                config, shape), num_parallel_calls=workers)
+        else:
+            ds = paths.shuffle(len(pairs), seed=config.seed, reshuffle_each_iteration=True).repeat()
+            ds = ds.enumerate()  # the element index seeds its jitter: fresh crops every epoch
+            ds = ds.skip(skip)  # before decoding: skipping costs nothing
+            ds = ds.map(lambda i, p: load_train_example(p, seed_of(i), config, separate, shape),
+                        num_parallel_calls=workers)
         ds = ds.batch(batch_size, drop_remainder=True)
     else:
-        ds = paths.map(lambda p: load_test_example(p, config, separate, shape), num_parallel_calls=autotune)
+        ds = paths.map(lambda p: load_test_example(p, config, separate, shape), num_parallel_calls=workers)
         ds = ds.batch(batch_size or 1)
     return ds.prefetch(autotune), len(pairs)
 

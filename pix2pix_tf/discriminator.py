@@ -31,13 +31,15 @@ def discriminator_is_conditional(config: Pix2PixConfig) -> bool:
     return objective_terms(config.loss)[2]
 
 
-def build_discriminator(config: Pix2PixConfig, name: str | None = None) -> keras.Model:
+def build_discriminator(config: Pix2PixConfig, name: str | None = None,
+                        shape: tuple[int, int] | None = None) -> keras.Model:
     """Build the PatchGAN (or PixelGAN) discriminator ``config.net_d``.
 
     Args:
         config: image_size, channels, net_d, ndf, n_layers_d, loss, norm and init come from here.
         name: model name; None = "patchgan_discriminator" or "pixelgan_discriminator",
             prefixed "unconditional_" when D does not see the input image.
+        shape: (height, width) of non-square training images (see :func:`build_generator`).
 
     Returns:
         A model taking ``[input_image, target_image]`` (conditional, the paper) or the
@@ -54,7 +56,8 @@ def build_discriminator(config: Pix2PixConfig, name: str | None = None) -> keras
 
     Reference: Isola et al. 2017, section 3.2.2 and appendix 6.1.2.
     """
-    size = config.image_size
+    h, w = shape or (config.image_size, config.image_size)
+    size = min(h, w)
     pixel = config.net_d == "pixel" or config.n_layers_d == 0
     if not pixel and size // 2 ** config.n_layers_d < 3:
         # n stride-2 convs, then two 4x4 stride-1 convs that each take 1 pixel off the map
@@ -62,9 +65,9 @@ def build_discriminator(config: Pix2PixConfig, name: str | None = None) -> keras
             f"config field 'n_layers_d' = {config.n_layers_d}: too deep for image_size {size}; "
             "the PatchGAN needs image_size / 2**n_layers_d >= 3 to output a logit")
     conditional = discriminator_is_conditional(config)
-    tar = keras.Input((size, size, config.output_channels), name="target_image")
+    tar = keras.Input((h, w, config.output_channels), name="target_image")
     if conditional:
-        inp = keras.Input((size, size, config.input_channels), name="input_image")
+        inp = keras.Input((h, w, config.input_channels), name="input_image")
         inputs = [inp, tar]
         x = keras.layers.Concatenate(name="condition")(inputs)  # (batch, S, S, in+out)
     else:

@@ -63,7 +63,7 @@ def evaluate(model_path: str | Path, data_dir: str | Path, split: str | None = N
     split = split or find_test_split(data_dir)
     if split is None:
         raise Pix2PixError(f"{data_dir}: no test/ or val/ split to evaluate (pass --split)")
-    pairs = split_pairs(data_dir, split)
+    pairs = split_pairs(data_dir, split, config=config)
     files = [a for a, _ in pairs]
     ds, n = make_dataset(data_dir, split, config, training=False, batch_size=batch_size, pairs=pairs)
 

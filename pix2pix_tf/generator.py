@@ -32,7 +32,7 @@ def encoder_filters(config: Pix2PixConfig) -> list[int]:
 
 
 def build_generator(config: Pix2PixConfig, skip_connections: bool = True,
-                    name: str | None = None) -> keras.Model:
+                    name: str | None = None, shape: tuple[int, int] | None = None) -> keras.Model:
     """Build the generator ``config.net_g`` as a functional ``keras.Model``.
 
     Args:
@@ -40,6 +40,9 @@ def build_generator(config: Pix2PixConfig, skip_connections: bool = True,
         skip_connections: False turns a U-Net into the plain encoder-decoder (the same as
             ``net_g="encoder_decoder"``); kept for code written before ``net_g`` existed.
         name: model name; None = ``"{net_g}_generator"`` (``"unet_generator"`` for ``unet``).
+        shape: (height, width) of the training images when they are not image_size square
+            (``preprocess`` scale_width / none: :func:`pix2pix_tf.data.train_image_shape`);
+            both must be multiples of the generator's stride. The weights do not depend on it.
 
     Returns:
         A model mapping (batch, S, S, input_channels) in [-1, 1] to
@@ -58,15 +61,22 @@ def build_generator(config: Pix2PixConfig, skip_connections: bool = True,
         if not skip_connections:
             raise ValueError(f"skip_connections=False applies to U-Nets, not net_g {net_g!r}")
         n_blocks = {"resnet_6blocks": 6, "resnet_9blocks": 9}[net_g]
-        return build_resnet_generator(config, n_blocks, name or f"{net_g}_generator")
+        return build_resnet_generator(config, n_blocks, name or f"{net_g}_generator", shape=shape)
     if not skip_connections:
         net_g = "encoder_decoder"
     return build_unet_generator(config, skip_connections=net_g != "encoder_decoder",
-                                name=name or f"{net_g}_generator")
+                                name=name or f"{net_g}_generator", shape=shape)
+
+
+def _image_input(config: Pix2PixConfig, shape: tuple[int, int] | None, channels: int,
+                 name: str) -> keras.KerasTensor:
+    """keras.Input of (H, W, channels): ``shape`` or image_size square."""
+    h, w = shape or (config.image_size, config.image_size)
+    return keras.Input((h, w, channels), name=name)
 
 
 def build_unet_generator(config: Pix2PixConfig, skip_connections: bool = True,
-                         name: str = "unet_generator") -> keras.Model:
+                         name: str = "unet_generator", shape: tuple[int, int] | None = None) -> keras.Model:
     """The U-Net of depth ``config.generator_depth`` (or, without skips, the encoder-decoder).
 
     Args:
@@ -84,9 +94,9 @@ def build_unet_generator(config: Pix2PixConfig, skip_connections: bool = True,
 
     Reference: Isola et al. 2017, section 3.2.1 and appendix 6.1.1.
     """
-    size, depth = config.image_size, config.generator_depth
+    depth = config.generator_depth
     filters = encoder_filters(config)
-    inputs = keras.Input((size, size, config.input_channels), name="input_image")
+    inputs = _image_input(config, shape, config.input_channels, "input_image")
 
     x, skips = inputs, []
     for i, f in enumerate(filters):
@@ -176,7 +186,8 @@ def residual_block(filters: int, config: Pix2PixConfig, name: str | None = None)
 
 
 def build_resnet_generator(config: Pix2PixConfig, n_blocks: int = 9,
-                           name: str = "resnet_9blocks_generator") -> keras.Model:
+                           name: str = "resnet_9blocks_generator",
+                           shape: tuple[int, int] | None = None) -> keras.Model:
     """The ResNet generator: c7s1-64, d128, d256, N x R256, u128, u64, c7s1-out -> tanh.
 
     Args:
@@ -195,8 +206,8 @@ def build_resnet_generator(config: Pix2PixConfig, n_blocks: int = 9,
     Reference: Johnson et al. 2016, section 3 and supplementary material; the authors'
     pix2pix code (``--netG resnet_9blocks``).
     """
-    size, ngf = config.image_size, config.ngf
-    inputs = keras.Input((size, size, config.input_channels), name="input_image")
+    ngf = config.ngf
+    inputs = _image_input(config, shape, config.input_channels, "input_image")
 
     x = keras.Sequential([ReflectionPadding2D(3, name="pad"), *_conv_norm(ngf, 7, config),
                           keras.layers.ReLU(name="relu")], name="stem")(inputs)  # (batch, S, S, ngf)

@@ -99,14 +99,16 @@ class Pix2Pix(keras.Model):
         self.test_trackers = {n: keras.metrics.Mean(name=n) for n in ("l1", "psnr", "ssim")}
 
     @classmethod
-    def from_config_object(cls, config: Pix2PixConfig) -> "Pix2Pix":
+    def from_config_object(cls, config: Pix2PixConfig, shape: tuple[int, int] | None = None) -> "Pix2Pix":
         """Build G and D from ``config`` (seeded by the caller via keras.utils.set_random_seed).
 
         The layers compute in ``config.precision`` (weights stay float32); call this inside
-        ``strategy.scope()`` to train with tf.distribute.
+        ``strategy.scope()`` to train with tf.distribute. ``shape``: (H, W) of non-square
+        training images (default image_size square).
         """
         with precision_scope(config.precision):
-            return cls(build_generator(config), build_discriminator(config), config, name="pix2pix")
+            return cls(build_generator(config, shape=shape), build_discriminator(config, shape=shape),
+                       config, name="pix2pix")
 
     @property
     def precision(self) -> str:

@@ -3,6 +3,7 @@
 A run directory holds everything a run produces::
 
     RUN/config.json        the Pix2PixConfig (read back on --resume)
+    RUN/image_shape.json   [height, width] the networks were built for (non-square preprocess)
     RUN/checkpoints/       tf.train checkpoints: G, D, both Adam states, the step count
     RUN/logs/              TensorBoard: train/ and validation/ scalars, images/
     RUN/images/            epoch_0001.png ...: input | output | target of a fixed batch
@@ -26,13 +27,13 @@ import tensorflow as tf
 from . import callbacks as cb
 from .blocks import set_inference_mode
 from .config import ConfigError, Pix2PixConfig, Pix2PixError
-from .data import DataError, find_test_split, make_dataset, split_pairs
+from .data import DataError, find_test_split, make_dataset, split_pairs, train_image_shape
 from .distribute import check_global_batch, make_strategy
 from .export import export_saved_model
 from .model import Pix2Pix
 
-RUN_FILES = ("config.json", "checkpoints", "logs", "images", "history.csv", "summary.json",
-             "saved_model")
+RUN_FILES = ("config.json", "image_shape.json", "checkpoints", "logs", "images", "history.csv",
+             "summary.json", "saved_model")
 PAPER_EPOCHS = 200  # facades: 200 epochs (appendix 6.3)
 
 
@@ -128,7 +129,8 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
         tf.config.experimental.enable_op_determinism()  # process-wide; CPU kernels become bitwise repeatable
 
     # Check all data before touching the run folder: a bad file stops us here, not an hour in.
-    train_pairs = split_pairs(data_dir, "train", skip_bad=skip_bad_files)
+    train_pairs = split_pairs(data_dir, "train", skip_bad=skip_bad_files, config=config)
+    shape = train_image_shape(config, train_pairs)  # (S, S) unless preprocess keeps the aspect
     n_train = len(train_pairs)
     if n_train < config.batch_size:
         raise DataError(f"{data_dir}/train: {n_train} images, fewer than batch_size={config.batch_size}")
@@ -139,6 +141,7 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
     prepare_run_dir(out_dir, resume, overwrite)
     if not resume:
         config.save(out_dir / "config.json")
+        (out_dir / "image_shape.json").write_text(json.dumps(list(shape)) + "\n")
 
     spe = steps_per_epoch or max(1, n_train // config.batch_size)
     total_steps = steps if steps is not None else (epochs or PAPER_EPOCHS) * spe
@@ -146,7 +149,7 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
 
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():  # variables and optimizer slots are mirrored across replicas
-        model = Pix2Pix.from_config_object(config)
+        model = Pix2Pix.from_config_object(config, shape=_square_or(shape, config))
         model.compile(total_steps=total_steps, jit_compile=jit_compile)
         ckpt = model.checkpoint()
         manager = tf.train.CheckpointManager(ckpt, str(out_dir / "checkpoints"),
@@ -236,11 +239,18 @@ def restore_latest(ckpt: tf.train.Checkpoint, manager: tf.train.CheckpointManage
     return None
 
 
+def _square_or(shape, config: Pix2PixConfig):
+    """None for the default image_size square, else the (H, W) to build the networks for."""
+    return None if tuple(shape) == (config.image_size, config.image_size) else tuple(shape)
+
+
 def load_run(run_dir: str | Path) -> Pix2Pix:
     """Rebuild the model of a run directory and restore its latest checkpoint."""
     run_dir = Path(run_dir)
     config = Pix2PixConfig.load(run_dir / "config.json")
-    model = Pix2Pix.from_config_object(config)
+    shape_file = run_dir / "image_shape.json"
+    shape = json.loads(shape_file.read_text()) if shape_file.is_file() else None
+    model = Pix2Pix.from_config_object(config, shape=shape and _square_or(shape, config))
     model.compile()
     ckpt = model.checkpoint()
     manager = tf.train.CheckpointManager(ckpt, str(run_dir / "checkpoints"), max_to_keep=None)

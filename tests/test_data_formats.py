@@ -222,3 +222,28 @@ def test_predict_writes_one_channel_files_for_a_gray_model(gray_model, tmp_path,
 def test_predict_refuses_an_unknown_size_mode(gray_model, tmp_path):
     with pytest.raises(Pix2PixError, match="unknown size mode 'crop'"):
         predict_files(gray_model[1], tmp_path, tmp_path / "out", verbose=0, size_mode="crop")
+
+
+def test_non_square_training_end_to_end(tmp_path):
+    """preprocess=scale_width on 2:1 pairs: networks built for (H, W), run trains, exports,
+    predict --size-mode native keeps each image's size."""
+    import json as _json
+    from pix2pix_tf.cli import main
+    from pix2pix_tf.train import load_run, train
+    rng = np.random.default_rng(0)
+    root = tmp_path / "wide"
+    for split, n in (("train", 3), ("test", 1)):
+        for i in range(n):
+            write_image(root / split / f"{i}.png", rng.integers(0, 255, (32, 128, 3), dtype=np.uint8))
+    cfg = Pix2PixConfig(image_size=64, load_size=64, ngf=8, ndf=8, preprocess="scale_width",
+                        n_layers_d=1, unet_depth=5)
+    summary = train(cfg, root, tmp_path / "run", steps=2, verbose=0)
+    assert _json.loads((tmp_path / "run" / "image_shape.json").read_text()) == [32, 64]
+    assert summary["steps"] == 2 and np.isfinite(summary["test"]["l1"])
+    model = load_run(tmp_path / "run")
+    assert model.generator.input_shape == (None, 32, 64, 3)
+    write_image(tmp_path / "in" / "a.png", rng.integers(0, 255, (40, 70, 3), dtype=np.uint8))
+    assert main(["predict", "--model", str(tmp_path / "run"), "--input", str(tmp_path / "in"),
+                 "--out", str(tmp_path / "out"), "--size-mode", "native"]) == 0
+    out = tf.io.decode_png(tf.io.read_file(str(tmp_path / "out" / "a.png")))
+    assert out.shape == (40, 70, 3)

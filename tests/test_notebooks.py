@@ -22,7 +22,7 @@ from nbclient.exceptions import CellExecutionError  # noqa: E402
 
 NB_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = ("01_data_pipeline", "02_generator_and_discriminator", "03_training_on_gpu",
-             "04_visualizing_results", "05_export_savedmodel", "07_task_recipes")
+             "04_visualizing_results", "05_export_savedmodel", "06_paper_ablations", "07_task_recipes")
 REPO_URL = "https://github.com/pix2pix-tf/pix2pix-tf"
 CELL_TIMEOUT = 300
 

@@ -222,3 +222,29 @@ def test_two_replicas_equal_one_replica_at_the_global_batch():
             np.testing.assert_allclose(np.array(b), np.array(a), atol=2e-5)
     assert out["two"]["g_l1"] == pytest.approx(out["one"]["g_l1"], rel=1e-4)
     assert "multiple of the 2 replicas" in out["odd_batch_error"]
+
+
+@pytest.mark.parametrize("preprocess", ["resize_and_crop", "crop"])
+def test_cached_pipeline_gives_the_same_stream(pair_dir, tiny_config, preprocess):
+    """cache=True (decode + resize once, uint8 in memory) == cache=False, bit for bit, also
+    when resuming mid-stream (skip), for two epochs of 6 images."""
+    from pix2pix_tf.data import cache_bytes, make_dataset, split_pairs
+    cfg = tiny_config.replace(image_size=32, load_size=36, preprocess=preprocess, batch_size=2)
+    pairs = split_pairs(pair_dir, "train")
+    streams = {}
+    for cache in (False, True):
+        for skip in (0, 4):
+            ds, n = make_dataset(pair_dir, "train", cfg, pairs=pairs, cache=cache, skip=skip)
+            streams[cache, skip] = [np.concatenate([x.numpy(), y.numpy()], -1)
+                                    for x, y in ds.take(6)]
+    assert n == 6
+    for skip in (0, 4):
+        for a, b in zip(streams[False, skip], streams[True, skip]):
+            np.testing.assert_array_equal(a, b)
+    # the resumed stream continues the full one: batch 2 of the full run = batch 0 after skip 4
+    np.testing.assert_array_equal(streams[True, 0][2], streams[True, 4][0])
+    assert not np.array_equal(streams[True, 0][0], streams[True, 0][3])  # really different crops
+    assert cache_bytes(pairs, cfg) > 0
+    ds, _ = make_dataset(pair_dir, "train", cfg, pairs=pairs, parallel=False)
+    np.testing.assert_array_equal(np.concatenate([t.numpy() for t in next(iter(ds))], -1),
+                                  streams[False, 0][0])

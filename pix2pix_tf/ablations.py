@@ -1,0 +1,361 @@
+"""The paper's ablations: what the L1 term, the cGAN term and the PatchGAN's size each do.
+
+Section 4.2 (table 1, figure 4) trains one generator with L1 alone, the cGAN alone and
+both; section 4.4 (table 3, figure 6) changes the discriminator's patch from 1x1
+(PixelGAN) through 16x16 and 70x70 to 286x286 (ImageGAN at 256x256); figure 5 removes
+the U-Net's skip connections. Each ablation here is an ordered ``{label: config changes}``
+dict; :func:`run_ablation` trains one run per variant with :func:`pix2pix_tf.train.train`
+(same seed, data and steps for all), and returns one row of numbers per variant:
+
+* test L1 / PSNR / SSIM, the paper's kind of per-pixel scores;
+* :func:`sharpness` of the outputs next to that of the real targets: L1 alone gives
+  blurry outputs (less gradient than the real images), a GAN term sharper ones (section
+  4.2: "L1 alone leads to reasonable but blurry results");
+* the discriminator's receptive field and both networks' parameter counts, and the
+  training seconds.
+
+:func:`ablation_table` formats the rows as markdown and :func:`show_ablation` draws the
+outputs of every run for the same test images, one row per variant (figures 4 and 6).
+
+Each run lives in ``OUT/<label>/`` (a normal run directory plus ``ablation.json``); a
+second call with the same config, steps and data reuses it instead of training again,
+also when another label already trained the same config (the paper's L1+cGAN with a 70x70
+PatchGAN is in both ablations).
+
+Example:
+    >>> base = Pix2PixConfig(image_size=128, load_size=143)
+    >>> rows = run_ablation(OBJECTIVE_ABLATION, base, "data/facades_synthetic",
+    ...                     "runs/ablations", steps=300)
+    >>> print(ablation_table(rows))
+    >>> fig = show_ablation(rows, "data/facades_synthetic", count=4)
+
+Reference: Isola et al. 2017, sections 4.2-4.4, tables 1 and 3, figures 4-6.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from . import plotting
+from .config import Pix2PixConfig, Pix2PixError
+from .data import find_test_split, make_dataset
+from .discriminator import build_discriminator, receptive_field
+from .losses import objective_terms
+from .train import load_run, train
+
+# label -> config changes. Each variant names every field it is about, so the other
+# ablation's choice in the base config cannot change what its label says.
+OBJECTIVE_ABLATION = {  # figure 4 and table 1: with a 70x70 PatchGAN (the base config's D)
+    "L1": {"loss": "l1"},  # lambda * L1 alone: no discriminator
+    "cGAN": {"loss": "cgan"},  # lambda = 0: the conditional GAN alone
+    "L1+cGAN": {"loss": "l1+cgan"},  # the paper's objective (equation 4)
+}
+UNCONDITIONAL_ABLATION = {  # the rest of table 1: D does not see the input image
+    "GAN": {"loss": "gan"},
+    "L1+GAN": {"loss": "l1+gan"},
+}
+PATCH_ABLATION = {  # figure 6 and table 3: with L1+cGAN (the base config's objective)
+    "1x1 (PixelGAN)": {"net_d": "pixel"},
+    "16x16": {"net_d": "patch", "n_layers_d": 1},
+    "70x70": {"net_d": "patch", "n_layers_d": 3},  # the paper's default
+    "286x286": {"net_d": "patch", "n_layers_d": 5},  # the "ImageGAN" at 256x256
+}
+GENERATOR_ABLATION = {  # figure 5: the same layers with and without skip connections
+    "encoder-decoder": {"net_g": "encoder_decoder"},
+    "U-Net": {"net_g": "unet"},
+}
+
+RECORD = "ablation.json"  # in each run folder: what it was trained with, and its measures
+_RUN_CONTROL = ("resume", "overwrite")  # run_ablation decides these
+
+
+class AblationError(Pix2PixError):
+    """An ablation cannot be run as asked (a variant does not fit, no test split, ...)."""
+
+
+# ------------------------------------------------------------------------------ sharpness
+def sharpness(images) -> tf.Tensor:
+    """Mean gradient magnitude of each image: how much detail (or noise) it has.
+
+    The images (in [-1, 1]) are turned to gray in [0, 1]; the differences to the next
+    pixel down and to the right (:func:`tf.image.image_gradients`) give the change of
+    intensity per pixel, and the length of that gradient is averaged over the image.
+    A blurred copy scores lower than its original and a flat image 0; one-pixel stripes
+    and checkerboards (a GAN artefact) score high, which a centred (Sobel) derivative
+    would miss. Compare outputs with the real targets of the same images: below them
+    means blurrier than real, above them more high-frequency content than real (sharp
+    detail or artefacts: look at the images).
+
+    Args:
+        images: (batch, H, W, C) tensor or array in [-1, 1], C = 1 or 3.
+
+    Returns:
+        (batch,) float32 tensor.
+
+    Example:
+        >>> round(float(sharpness(tf.zeros((1, 8, 8, 3)))[0]), 6)  # flat: no gradient
+        0.0
+
+    Reference: Isola et al. 2017, sections 4.2-4.4 (L1 "blurry", cGAN "sharp").
+    """
+    x = (tf.clip_by_value(tf.cast(images, tf.float32), -1.0, 1.0) + 1.0) / 2.0
+    if x.shape[-1] == 3:
+        x = tf.image.rgb_to_grayscale(x)  # (batch, H, W, 1)
+    dy, dx = tf.image.image_gradients(x)  # (batch, H, W, 1) each; 0 on the last row / column
+    return tf.reduce_mean(tf.sqrt(dy ** 2 + dx ** 2), axis=[1, 2, 3])
+
+
+# ------------------------------------------------------------------------------ variants
+def variant_configs(variants: Mapping[str, Mapping[str, Any]],
+                    base_config: Pix2PixConfig) -> dict[str, Pix2PixConfig]:
+    """The config of every variant: ``base_config`` with the variant's changes (validated).
+
+    Raises:
+        AblationError: a variant's changes give a config whose discriminator cannot be
+            built at the base image size (e.g. 286x286 at 64x64), naming the variant.
+        ConfigError: a change names an unknown field or a bad value.
+
+    Example:
+        >>> cfgs = variant_configs(OBJECTIVE_ABLATION, Pix2PixConfig(image_size=64, load_size=72))
+        >>> [c.loss for c in cfgs.values()]
+        ['l1', 'cgan', 'l1+cgan']
+    """
+    if not variants:
+        raise AblationError("no variants to run")
+    configs, slugs = {}, {}
+    for label, changes in variants.items():
+        slug = run_name(label)
+        if slug in slugs:
+            raise AblationError(f"variants {slugs[slug]!r} and {label!r} would share the run "
+                                f"folder {slug!r}: rename one")
+        slugs[slug] = label
+        configs[label] = base_config.replace(**changes)
+        try:
+            discriminator_receptive_field(configs[label])  # a too-deep D fails here, not mid-run
+        except Pix2PixError as e:
+            raise AblationError(f"variant {label!r}: {e}") from None
+    return configs
+
+
+def discriminator_receptive_field(config: Pix2PixConfig) -> int | None:
+    """Pixels one discriminator logit sees (1, 16, 70, 286), or None when the loss has no D.
+
+    Builds the discriminator of ``config`` to measure it (see
+    :func:`pix2pix_tf.discriminator.receptive_field`).
+
+    Reference: Isola et al. 2017, section 4.4 and table 3.
+    """
+    if not objective_terms(config.loss)[1]:
+        return None
+    return receptive_field(build_discriminator(config))
+
+
+def run_name(label: str) -> str:
+    """The run folder name of a variant label: ``"1x1 (PixelGAN)"`` -> ``"1x1_pixelgan"``."""
+    slug = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
+    if not slug:
+        raise AblationError(f"variant label {label!r} has no letters or digits to name its run folder")
+    return slug
+
+
+# ------------------------------------------------------------------------------ running
+def run_ablation(variants: Mapping[str, Mapping[str, Any]], base_config: Pix2PixConfig,
+                 data_dir: str | Path, out_dir: str | Path, steps: int, *, retrain: bool = False,
+                 log: Callable[[str], None] | None = print, **train_kwargs) -> list[dict]:
+    """Train every variant of an ablation (or reuse its run) and measure it on the test split.
+
+    All variants share ``base_config``'s seed, so they start from the same weights (where
+    the networks are the same) and see the same images in the same order.
+
+    Args:
+        variants: ``{label: config changes}``, e.g. :data:`OBJECTIVE_ABLATION`.
+        base_config: the config the changes apply to (sizes, widths, direction, seed).
+        data_dir: aligned dataset folder with ``train/`` and ``test/`` or ``val/``.
+        out_dir: one run folder per variant is made in it: ``out_dir/<run_name(label)>``.
+        steps: generator updates per variant.
+        retrain: train again even where a matching run exists.
+        log: called with one line per variant (None: silent).
+        **train_kwargs: passed to :func:`pix2pix_tf.train.train` (``export`` defaults to
+            False and ``verbose`` to 0 here); they are part of what must match for reuse.
+
+    Returns:
+        One dict per variant, in order: ``label``, ``changes``, ``run_dir``, ``trained``
+        (False: reused), ``steps``, ``d_receptive_field`` (None without a D), ``g_params``,
+        ``d_params`` (trainable; None without a D), ``l1``, ``psnr``, ``ssim`` (test split,
+        the config's inference mode), ``sharpness`` and ``target_sharpness`` (means over the
+        test split, see :func:`sharpness`), ``test_images`` and ``seconds`` (training wall
+        time).
+
+    Raises:
+        AblationError: no test split, a variant that does not fit (see
+            :func:`variant_configs`), or a ``resume`` / ``overwrite`` argument.
+
+    Reference: Isola et al. 2017, sections 4.2 and 4.4.
+    """
+    for name in _RUN_CONTROL:
+        if name in train_kwargs:
+            raise AblationError(f"run_ablation decides {name!r} itself (pass retrain=True to train again)")
+    train_kwargs = {"export": False, "verbose": 0, **train_kwargs}
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    if find_test_split(data_dir) is None:
+        raise AblationError(f"{data_dir}: no test/ or val/ split to measure the variants on")
+    configs = variant_configs(variants, base_config)
+    say = log or (lambda line: None)
+    rows = []
+    for label, config in configs.items():
+        key = _run_key(config, data_dir, steps, train_kwargs)
+        run_dir = None if retrain else _find_run(out_dir, run_name(label), key)
+        trained = run_dir is None
+        if trained:
+            run_dir = out_dir / run_name(label)
+            say(f"{label}: training {steps} steps -> {run_dir}")
+            (run_dir / RECORD).unlink(missing_ok=True)  # a stale record must not outlive its run
+            train(config, data_dir, run_dir, steps=steps, overwrite=True, **train_kwargs)
+            _write_record(run_dir, {"key": key})
+        else:
+            say(f"{label}: reusing {run_dir}")
+        record = json.loads((run_dir / RECORD).read_text())
+        if "measures" not in record:
+            record["measures"] = _measure(run_dir, data_dir)
+            _write_record(run_dir, record)
+        summary = json.loads((run_dir / "summary.json").read_text())
+        rows.append({"label": label, "changes": dict(variants[label]), "run_dir": str(run_dir),
+                     "trained": trained, "steps": summary["steps"], **record["measures"],
+                     **{k: summary["test"].get(k) for k in ("l1", "psnr", "ssim")},
+                     "seconds": summary["wall_seconds"]})
+    return rows
+
+
+def _run_key(config: Pix2PixConfig, data_dir: Path, steps: int, train_kwargs: dict) -> dict:
+    """What a run folder must have been trained with to be reused (JSON-comparable)."""
+    options = {k: v for k, v in sorted(train_kwargs.items()) if k not in ("verbose", "export")}
+    return json.loads(json.dumps({"config": config.to_dict(), "steps": steps,
+                                  "data_dir": str(data_dir.resolve()), "train": options}, default=str))
+
+
+def _find_run(out_dir: Path, name: str, key: dict) -> Path | None:
+    """A finished run in ``out_dir`` trained with ``key``: ``out_dir/name`` first, then any other."""
+    if not out_dir.is_dir():
+        return None
+    others = sorted(p for p in out_dir.iterdir() if p.is_dir() and p.name != name)
+    for run in (out_dir / name, *others):
+        try:
+            record = json.loads((run / RECORD).read_text())
+        except (OSError, ValueError):
+            continue
+        if record.get("key") == key and (run / "summary.json").is_file():
+            return run
+    return None
+
+
+def _write_record(run_dir: Path, record: dict) -> None:
+    (run_dir / RECORD).write_text(json.dumps(record, indent=2) + "\n")
+
+
+def _trainable(model) -> int:
+    return int(sum(int(np.prod(v.shape)) for v in model.trainable_variables))
+
+
+def _measure(run_dir: Path, data_dir: Path, batch_size: int = 8) -> dict:
+    """Receptive field, parameter counts and mean sharpness of outputs and targets on the test split."""
+    model = load_run(run_dir)
+    config = model.config
+    has_d = objective_terms(config.loss)[1]
+    ds, n = make_dataset(data_dir, find_test_split(data_dir), config, training=False,
+                         batch_size=batch_size)
+    fake, real = [], []
+    for x, y in ds:
+        fake.append(sharpness(model.generator(x, training=False)))
+        real.append(sharpness(y))
+    return {"d_receptive_field": receptive_field(model.discriminator) if has_d else None,
+            "g_params": _trainable(model.generator),
+            "d_params": _trainable(model.discriminator) if has_d else None,
+            "sharpness": float(tf.reduce_mean(tf.concat(fake, 0))),
+            "target_sharpness": float(tf.reduce_mean(tf.concat(real, 0))),
+            "test_images": n}
+
+
+# ------------------------------------------------------------------------------ reporting
+def _count(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.1f}k"
+
+
+def ablation_table(rows: Sequence[dict]) -> str:
+    """The rows of :func:`run_ablation` as a markdown table, plus a row for the real targets.
+
+    Columns: variant, D's receptive field, G / D parameters, test L1 (lower is better),
+    PSNR (dB) and SSIM (higher is better), sharpness (and its ratio to the real targets'),
+    training seconds.
+
+    Example:
+        >>> print(ablation_table(rows))
+        | variant | D field | G params | D params | L1 | PSNR | SSIM | sharpness (x real) | train s |
+        ...
+    """
+    if not rows:
+        raise AblationError("no rows to tabulate")
+    lines = ["| variant | D field | G params | D params | L1 | PSNR | SSIM | sharpness (x real) | train s |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        field = "-" if r["d_receptive_field"] is None else f"{r['d_receptive_field']}x{r['d_receptive_field']}"
+        ratio = r["sharpness"] / r["target_sharpness"] if r["target_sharpness"] else float("nan")
+        lines.append(f"| {r['label']} | {field} | {_count(r['g_params'])} | {_count(r['d_params'])} "
+                     f"| {r['l1']:.4f} | {r['psnr']:.2f} | {r['ssim']:.3f} "
+                     f"| {r['sharpness']:.4f} ({ratio:.2f}x) | {r['seconds']:.0f} |")
+    real = float(np.mean([r["target_sharpness"] for r in rows]))
+    lines.append(f"| real targets | | | | | | | {real:.4f} (1.00x) | |")
+    return "\n".join(lines)
+
+
+def ablation_outputs(rows: Sequence[dict], data_dir: str | Path, count: int = 4):
+    """Every run's outputs for the same first ``count`` test images.
+
+    Args:
+        rows: from :func:`run_ablation` (their runs must share image size and direction).
+        data_dir: the dataset the runs were trained on.
+        count: how many test images.
+
+    Returns:
+        ``(inputs, targets, {label: outputs})``, numpy arrays (count, S, S, C) in [-1, 1].
+    """
+    configs = [Pix2PixConfig.load(Path(r["run_dir"]) / "config.json") for r in rows]
+    shapes = {(c.image_size, c.direction, c.input_channels, c.output_channels) for c in configs}
+    if len(shapes) != 1:
+        raise AblationError("the runs differ in image size, direction or channels; "
+                            "their outputs cannot be shown for the same inputs")
+    ds, _ = make_dataset(data_dir, find_test_split(data_dir), configs[0], training=False,
+                         batch_size=count)
+    x, y = next(iter(ds))
+    outputs = {r["label"]: load_run(r["run_dir"]).generator(x, training=False).numpy() for r in rows}
+    return x.numpy(), y.numpy(), outputs
+
+
+def show_ablation(rows: Sequence[dict], data_dir: str | Path, count: int = 4, size: float = 2.0,
+                  title: str | None = None):
+    """The same test images through every variant: one row per variant (figures 4 and 6).
+
+    Rows, top to bottom: the inputs, each variant's outputs (named on the left), the
+    targets; one column per test image.
+
+    Returns:
+        The matplotlib figure (``(len(rows) + 2) * count`` axes).
+
+    Reference: Isola et al. 2017, figures 4 and 6.
+    """
+    inputs, targets, outputs = ablation_outputs(rows, data_dir, count)
+    names = ["input", *outputs, "target"]
+    images = [*inputs, *[img for out in outputs.values() for img in out], *targets]
+    n = len(inputs)
+    fig = plotting.show_images(images, ncols=n, size=size, suptitle=title)
+    for r, name in enumerate(names):
+        fig.axes[r * n].set_ylabel(name, fontsize=10)
+    fig.tight_layout()
+    return fig
