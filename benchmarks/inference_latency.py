@@ -1,13 +1,17 @@
 """Benchmark: latency of an exported pix2pix SavedModel (and its TFLite twin) on this machine.
 
 Exports a freshly initialised paper-size generator (weights do not change the cost) or the
-generator of ``--run``, then times, interleaved in one process after warm-up:
+generator of ``--run`` twice, with the same weights: as built on this machine (default
+``conv_impl="auto"``: on CPU the 4x4 stride-2 convolutions of small maps run as matmuls)
+and with TensorFlow's convolution kernels everywhere (``conv_impl="native"``, the plain
+path, suffix ``_native``). Then times, interleaved in one process after warm-up:
 
 * ``translate_uint8`` on one 256x256 uint8 image (the serving path, resize included),
 * ``serving_default`` on batch 1 and batch 16 (float32, the raw generator),
 * the TFLite interpreter on one image (``--tflite``).
 
-Prints one JSON object: median and p90 milliseconds per call, images per second.
+Prints one JSON object: median and p90 milliseconds per call, images per second, and the
+ratio of each default call to its native twin (> 1 = faster).
 
 Usage:
     python benchmarks/inference_latency.py [--run RUN] [--repeats 20] [--tflite]
@@ -48,6 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", help="run folder to export (default: untrained paper generator)")
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--image-size", type=int, default=256, help="untrained generator's size")
     parser.add_argument("--tflite", action="store_true", help="also time the TFLite interpreter")
     args = parser.parse_args()
 
@@ -57,11 +62,14 @@ def main() -> None:
         generator, config = model.generator, model.config
     else:
         keras.utils.set_random_seed(0)
-        config = Pix2PixConfig()
+        config = Pix2PixConfig(image_size=args.image_size, load_size=args.image_size)
         generator = build_generator(config)
+    native = build_generator(config.replace(conv_impl="native"))
+    native.set_weights(generator.get_weights())
     s = config.image_size
     tmp = tempfile.mkdtemp()
     sm = tf.saved_model.load(str(export_saved_model(generator, config, f"{tmp}/sm")))
+    sm_native = tf.saved_model.load(str(export_saved_model(native, config, f"{tmp}/sm_native")))
     rng = np.random.default_rng(0)
     u8 = tf.constant(rng.integers(0, 256, (1, s, s, 3), dtype=np.uint8))
     f1 = tf.constant(rng.uniform(-1, 1, (1, s, s, 3)).astype(np.float32))
@@ -71,6 +79,9 @@ def main() -> None:
         "serving_default_batch1": (lambda: sm.signatures["serving_default"](images=f1)["output"].numpy(), 1),
         "serving_default_batch16": (lambda: sm.signatures["serving_default"](images=f16)["output"].numpy(), 16),
     }
+    for name, (_, n) in list(calls.items()):
+        sig, arg = name.rsplit("_batch", 1)[0], {1: u8 if "uint8" in name else f1, 16: f16}[n]
+        calls[name + "_native"] = (lambda sig=sig, arg=arg: sm_native.signatures[sig](images=arg)["output"].numpy(), n)
     result = {"image_size": s, "repeats": args.repeats, "source": args.run or "untrained paper generator",
               "inference_mode": config.inference_mode, "tensorflow": tf.__version__, "cpu_count": os.cpu_count()}
     if args.tflite:
@@ -103,6 +114,10 @@ def main() -> None:
                "p90_ms": round(1000 * float(np.percentile(t, 90)), 1),
                "images_per_second": round(calls[name][1] / statistics.median(t), 2)}
         for name, t in times.items()}
+    for name in list(result["variants"]):
+        if name + "_native" in result["variants"]:
+            result["variants"][name]["speedup_vs_native"] = round(
+                statistics.median(times[name + "_native"]) / statistics.median(times[name]), 2)
     print(json.dumps(result, indent=2))
 
 
