@@ -4,10 +4,11 @@ Variants, each a separate model timed interleaved in ONE process (the machines a
 and noisy, so per-round ratios measured side by side are what counts):
 
 * ``tutorial``: the TensorFlow tutorial's recipe (see ``train_step_vs_tutorial.py``).
-* ``plain``: ``Pix2Pix`` with every optimization off: float32, Keras' own Adam,
-  TensorFlow's convolution kernels everywhere (``conv_impl="native"``), no XLA.
-* ``fused_adam``: plain + :class:`pix2pix_tf.model.FusedAdam` (one kernel per weight update).
-* ``default``: what ``pix2pix-tf train`` runs on this machine: FusedAdam and, on CPU, the
+* ``plain``: ``Pix2Pix`` with every optimization off: float32, Keras' own Adam and batch
+  norm, TensorFlow's convolution kernels everywhere (``conv_impl="native"``), no XLA.
+* ``fused_adam``: plain + :class:`pix2pix_tf.model.FusedAdam` (one kernel per weight
+  update) + the fused batch-norm kernel (:class:`pix2pix_tf.blocks.BatchNorm`).
+* ``default``: what ``pix2pix-tf train`` runs on this machine: fused_adam and, on CPU, the
   4x4 stride-2 convolutions of small maps as matmuls (``conv_impl="auto"``, see blocks.py).
 * ``default_xla``: the same, train step compiled with XLA (``jit_compile=True``).
 * ``mixed_bfloat16``: default + bfloat16 compute (float32 weights).
@@ -49,6 +50,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow.python.profiler import model_analyzer, option_builder  # noqa: E402
 
+from pix2pix_tf.blocks import BatchNorm, walk_layers  # noqa: E402
 from pix2pix_tf.config import Pix2PixConfig  # noqa: E402
 from pix2pix_tf.model import Pix2Pix  # noqa: E402
 
@@ -102,7 +104,10 @@ def make_runner(variant: str, cfg: Pix2PixConfig, batch: int):
     keras.utils.set_random_seed(0)
     model = Pix2Pix.from_config_object(vcfg)
     kwargs = {"jit_compile": variant == "default_xla"}
-    if variant == "plain":  # Keras' own Adam: the project with every optimization off
+    if variant == "plain":  # Keras' Adam and batch norm: the project with every optimization off
+        for layer in walk_layers(model):
+            if isinstance(layer, BatchNorm):
+                layer.fused = False
         kwargs.update(g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999),
                       d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999))
     model.compile(**kwargs)

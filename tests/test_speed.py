@@ -248,3 +248,31 @@ def test_cached_pipeline_gives_the_same_stream(pair_dir, tiny_config, preprocess
     ds, _ = make_dataset(pair_dir, "train", cfg, pairs=pairs, parallel=False)
     np.testing.assert_array_equal(np.concatenate([t.numpy() for t in next(iter(ds))], -1),
                                   streams[False, 0][0])
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 8, 16), (3, 4, 4, 8), (1, 2, 2, 4)])
+def test_fused_batch_norm_matches_keras(shape):
+    """BatchNorm's fused training kernel == Keras' BatchNormalization: output, gradients and
+    the moving averages (Keras' biased variance)."""
+    from pix2pix_tf.blocks import BatchNorm
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=shape).astype("float32") * 3 + 1)
+    ref = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer="random_normal",
+                                          beta_initializer="random_normal")
+    ours = BatchNorm(momentum=0.9, epsilon=1e-5)
+    ref.build(shape)
+    ours.build(shape)
+    ours.set_weights(ref.get_weights())
+    results = []
+    for layer in (ref, ours):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(y * y * tf.linspace(0.0, 1.0, shape[-1]))
+        grads = tape.gradient(loss, [x, *layer.trainable_variables])
+        results.append([y, *grads, layer.moving_mean, layer.moving_variance])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), atol=1e-5)
+    assert np.abs(np.asarray(ours.moving_mean)).max() > 0  # the update happened
+    graph = tf.function(lambda t: ours(t, training=True)).get_concrete_function(x).graph
+    assert "FusedBatchNormV3" in {op.type for op in graph.get_operations()}
