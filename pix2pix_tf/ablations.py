@@ -190,7 +190,7 @@ def run_ablation(variants: Mapping[str, Mapping[str, Any]], base_config: Pix2Pix
         ``d_params`` (trainable; None without a D), ``l1``, ``psnr``, ``ssim`` (test split,
         the config's inference mode), ``sharpness`` and ``target_sharpness`` (means over the
         test split, see :func:`sharpness`), ``test_images`` and ``seconds`` (training wall
-        time).
+        time, graph tracing included).
 
     Raises:
         AblationError: no test split, a variant that does not fit (see
