@@ -209,6 +209,7 @@ _TWO_REPLICAS = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 def test_two_replicas_equal_one_replica_at_the_global_batch():
     """MirroredStrategy on two logical CPUs, batch 1 each == one replica at batch 2 (sync BN)."""
     proc = subprocess.run([sys.executable, "-c", _TWO_REPLICAS], capture_output=True, text=True,
@@ -278,6 +279,7 @@ def test_fused_batch_norm_matches_keras(shape):
     assert "FusedBatchNormV3" in {op.type for op in graph.get_operations()}
 
 
+@pytest.mark.slow
 def test_train_under_a_mirrored_strategy_writes_a_complete_run(pair_dir, tiny_config, tmp_path):
     """train(strategy="mirrored") (one CPU replica here): build, fit, checkpoint, resume, export."""
     from pix2pix_tf.train import load_run, train
