@@ -176,21 +176,20 @@ class _SmallMapMatmul:
     def get_config(self):
         return {**super().get_config(), "max_matmul_size": self.max_matmul_size}
 
+    def _matmul_applies(self, inputs) -> bool:
+        h, w = inputs.shape[1], inputs.shape[2]
+        return (0 < self.max_matmul_size and h is not None and h == w and h <= self.max_matmul_size
+                and (h % 2 == 0 or h == 1) and self.kernel_size == (4, 4) and self.strides == (2, 2)
+                and self.padding == "same" and self.data_format == "channels_last"
+                and self.dilation_rate == (1, 1) and getattr(self, "groups", 1) == 1)
+
     def call(self, inputs):
-        if not _matmul_applies(self, inputs):
+        if not self._matmul_applies(inputs):
             return super().call(inputs)
         y = self._matmul_call(inputs)
         if self.use_bias:
             y = y + self.bias
         return self.activation(y) if self.activation is not None else y
-
-
-def _matmul_applies(layer, inputs) -> bool:
-    h, w = inputs.shape[1], inputs.shape[2]
-    return (layer.max_matmul_size > 0 and h is not None and h == w and h <= layer.max_matmul_size
-            and (h % 2 == 0 or h == 1) and layer.kernel_size == (4, 4) and layer.strides == (2, 2)
-            and layer.padding == "same" and layer.data_format == "channels_last"
-            and layer.dilation_rate == (1, 1) and getattr(layer, "groups", 1) == 1)
 
 
 @keras.saving.register_keras_serializable(package="pix2pix_tf")

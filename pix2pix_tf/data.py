@@ -36,6 +36,7 @@ Pixels are scaled to [-1, 1] to match the generator's tanh.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -258,9 +259,21 @@ def generator_stride(config: Pix2PixConfig) -> int:
 def read_image_size(path: str | Path) -> tuple[int, int]:
     """(height, width) of an image file from its header, without decoding the pixels.
 
+    Remembered per file (name, size and modification time), so the several checks of one run
+    (:func:`split_pairs`, :func:`train_image_shape`, :func:`make_dataset`) read each header once.
+
     Raises:
         DataError: naming the file when its header cannot be read.
     """
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise DataError(f"{path}: cannot be read ({e.strerror})") from None
+    return _header_size(os.fspath(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _header_size(path: str, size: int, mtime_ns: int) -> tuple[int, int]:
     try:
         from PIL import Image  # installed with matplotlib; reads only the header
     except ImportError:  # pragma: no cover
@@ -630,7 +643,7 @@ def make_dataset(data_dir: str | Path, split: str, config: Pix2PixConfig, traini
     training = split == "train" if training is None else training
     if pairs is None:
         pairs = split_pairs(data_dir, split, check=check, skip_bad=skip_bad, config=config)
-    pairs, shape = screen_pairs(pairs, config, skip_bad=skip_bad)  # header reads; a no-op if screened
+    pairs, shape = screen_pairs(pairs, config, skip_bad=skip_bad)  # headers read once per file (cached)
     separate = pairs[0][1] is not None
     paths = tf.data.Dataset.from_tensor_slices([[str(a), str(b or "")] for a, b in pairs])
     autotune = tf.data.AUTOTUNE

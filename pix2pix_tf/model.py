@@ -15,10 +15,10 @@ import tensorflow as tf
 from . import losses
 from .blocks import dropout_seed_states
 from .config import Pix2PixConfig
-from .discriminator import build_discriminator
+from .discriminator import build_discriminator, discriminator_is_conditional
 from .generator import build_generator
 from .metrics import image_metrics
-from .precision import model_precision, precision_scope
+from .precision import precision_scope
 
 
 def make_optimizer(config: Pix2PixConfig, total_steps: int | None = None) -> keras.optimizers.Adam:
@@ -113,7 +113,7 @@ class Pix2Pix(keras.Model):
     @property
     def precision(self) -> str:
         """The dtype policy the generator computes with ("float32", "mixed_bfloat16", ...)."""
-        return model_precision(self.generator)
+        return self.generator.dtype_policy.name  # set by precision_scope when it was built
 
     def compile(self, g_optimizer=None, d_optimizer=None, total_steps: int | None = None, **kwargs):
         """Attach one optimizer per network and build both so their state exists before fit.
@@ -149,11 +149,8 @@ class Pix2Pix(keras.Model):
     # ----------------------------------------------------------------- training
     def _discriminate(self, x, image):
         """D's patch logits for ``image`` (conditioned on ``x`` unless D is unconditional)."""
-        return self.discriminator([x, image] if self._d_conditional else image, training=True)
-
-    @property
-    def _d_conditional(self) -> bool:
-        return losses.objective_terms(self.config.loss)[2]
+        conditional = discriminator_is_conditional(self.config)
+        return self.discriminator([x, image] if conditional else image, training=True)
 
     def _d_loss(self, x, y, fake):
         real_logits = self._discriminate(x, y)
@@ -168,11 +165,9 @@ class Pix2Pix(keras.Model):
 
     @staticmethod
     def _apply(optimizer, tape, loss, variables):
-        """Gradients of ``loss`` (scaled for float16 by a LossScaleOptimizer) -> one update.
-
-        ``loss`` is this replica's mean; gradients are summed over replicas, so it is divided
-        by the replica count first (the update then equals one replica at the global batch).
-        """
+        """Gradients of ``loss`` -> one update. ``loss`` is already scaled by the caller: divided
+        by the replica count (gradients are summed over replicas, so the update equals one
+        replica at the global batch) and, for float16, by the LossScaleOptimizer's scale."""
         grads = tape.gradient(loss, variables)
         optimizer.apply_gradients(zip(grads, variables))
 

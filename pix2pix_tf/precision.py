@@ -81,10 +81,3 @@ def precision_scope(precision: str):
     finally:
         keras.config.set_dtype_policy(previous)
 
-
-def model_precision(model: keras.Model) -> str:
-    """The policy name a built model computes with (from its first layer with weights)."""
-    for layer in model._flatten_layers(include_self=False):
-        if layer.weights:
-            return layer.dtype_policy.name
-    return "float32"

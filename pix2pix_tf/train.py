@@ -149,7 +149,7 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
 
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():  # variables and optimizer slots are mirrored across replicas
-        model = Pix2Pix.from_config_object(config, shape=_square_or(shape, config))
+        model = Pix2Pix.from_config_object(config, shape=shape)
         model.compile(total_steps=total_steps, jit_compile=jit_compile)
         ckpt = model.checkpoint()
         manager = tf.train.CheckpointManager(ckpt, str(out_dir / "checkpoints"),
@@ -239,18 +239,13 @@ def restore_latest(ckpt: tf.train.Checkpoint, manager: tf.train.CheckpointManage
     return None
 
 
-def _square_or(shape, config: Pix2PixConfig):
-    """None for the default image_size square, else the (H, W) to build the networks for."""
-    return None if tuple(shape) == (config.image_size, config.image_size) else tuple(shape)
-
-
 def load_run(run_dir: str | Path) -> Pix2Pix:
     """Rebuild the model of a run directory and restore its latest checkpoint."""
     run_dir = Path(run_dir)
     config = Pix2PixConfig.load(run_dir / "config.json")
     shape_file = run_dir / "image_shape.json"
-    shape = json.loads(shape_file.read_text()) if shape_file.is_file() else None
-    model = Pix2Pix.from_config_object(config, shape=shape and _square_or(shape, config))
+    shape = tuple(json.loads(shape_file.read_text())) if shape_file.is_file() else None
+    model = Pix2Pix.from_config_object(config, shape=shape)
     model.compile()
     ckpt = model.checkpoint()
     manager = tf.train.CheckpointManager(ckpt, str(run_dir / "checkpoints"), max_to_keep=None)
