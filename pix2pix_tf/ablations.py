@@ -42,7 +42,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-from . import plotting
+from . import plotting, safety
 from .config import Pix2PixConfig, Pix2PixError
 from .data import find_test_split, make_dataset
 from .discriminator import build_discriminator, receptive_field
@@ -255,7 +255,10 @@ def _find_run(out_dir: Path, name: str, key: dict) -> Path | None:
 
 
 def _write_record(run_dir: Path, record: dict) -> None:
-    (run_dir / RECORD).write_text(json.dumps(record, indent=2) + "\n")
+    """Write the variant's record into its run folder (atomically; listed in the run's manifest)."""
+    if safety.read_manifest(run_dir) is not None:
+        safety.record_written(run_dir, [RECORD])
+    safety.atomic_write_text(run_dir / RECORD, json.dumps(record, indent=2) + "\n")
 
 
 def _trainable(model) -> int:

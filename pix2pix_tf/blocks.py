@@ -31,6 +31,11 @@ _MODE_TABLE = {
 }
 
 
+# BatchNormalization options the fused kernel does not implement; read with getattr because
+# older Keras versions lack some of them (keras 3.10-3.13 have no ``renorm``).
+_UNFUSABLE_OPTIONS = ("synchronized", "renorm")
+
+
 @keras.saving.register_keras_serializable(package="pix2pix_tf")
 class BatchNorm(keras.layers.BatchNormalization):
     """Batch normalisation whose inference-time statistics are selectable.
@@ -63,9 +68,13 @@ class BatchNorm(keras.layers.BatchNormalization):
         return tf.cast(y, self.compute_dtype)
 
     def _fusable(self, inputs, mask) -> bool:
-        return (self.fused and mask is None and self.trainable and not self.synchronized and not self.renorm
-                and self.scale and self.center and len(inputs.shape) == 4
-                and self.axis in (-1, 3) and inputs.dtype in (tf.float32, tf.float16, tf.bfloat16))
+        # Options the fused kernel lacks send the call to Keras' own implementation; an
+        # option this Keras version does not have counts as off.
+        unknown = any(getattr(self, name, False) for name in _UNFUSABLE_OPTIONS)
+        return (self.fused and mask is None and self.trainable and not unknown
+                and getattr(self, "scale", False) and getattr(self, "center", False)
+                and len(inputs.shape) == 4 and getattr(self, "axis", None) in (-1, 3)
+                and inputs.dtype in (tf.float32, tf.float16, tf.bfloat16))
 
     def _fused_training_call(self, inputs):
         """Training-mode batch norm in one fused kernel (and one for its gradient).
@@ -157,9 +166,19 @@ MATMUL_MAX_CONV = 32
 MATMUL_MAX_DECONV = 8
 
 
+def cpu_speed_paths() -> bool:
+    """Whether the CPU-measured speed paths apply: True when TensorFlow sees no GPU.
+
+    The fused BatchNorm and Adam kernels and the matmul convolutions were measured (and
+    tested for equality with Keras) on CPUs only; on a GPU the networks and the optimizer
+    are Keras' standard ones.
+    """
+    return not tf.config.list_physical_devices("GPU")
+
+
 def _use_matmul(config: Pix2PixConfig) -> bool:
     if config.conv_impl == "auto":
-        return not tf.config.list_physical_devices("GPU")
+        return cpu_speed_paths()
     return config.conv_impl == "matmul"
 
 
@@ -272,7 +291,7 @@ def norm_layer(config: Pix2PixConfig, name: str) -> keras.layers.Layer | None:
         stats, _ = _MODE_TABLE[config.inference_mode]
         # gamma ~ N(1, 0.02) as in the reference code; momentum 0.9 = PyTorch's 0.1
         return BatchNorm(inference_stats=stats, momentum=0.9, epsilon=1e-5, name=name,
-                         synchronized=config.sync_batch_norm,
+                         synchronized=config.sync_batch_norm, fused=cpu_speed_paths(),
                          gamma_initializer=keras.initializers.RandomNormal(1.0, config.init_stddev))
     if config.norm == "instance":
         return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from . import safety
 from .config import Pix2PixError
 from .data import to_uint8
 
@@ -28,12 +29,12 @@ def image_grid(inputs, outputs, targets) -> np.ndarray:
 
 
 def save_png(array: np.ndarray, path: str | Path) -> Path:
-    """Write a uint8 HxWxC array as PNG (written to a temp name, then renamed)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(tf.io.encode_png(array).numpy())
-    tmp.replace(path)
-    return path
+    """Write a uint8 HxWxC array as PNG (written to a temp name, then renamed).
+
+    Raises:
+        WriteError: the file cannot be written (one line naming it: disk full, ...).
+    """
+    return safety.atomic_write_bytes(path, tf.io.encode_png(array).numpy())
 
 
 class ImageSnapshot(keras.callbacks.Callback):
@@ -57,7 +58,8 @@ class ImageSnapshot(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         outputs = self.model.generator(self.inputs, training=False)
         grid = image_grid(self.inputs, outputs, self.targets)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        with safety.os_errors_as(self.out_dir, "cannot create"):
+            self.out_dir.mkdir(parents=True, exist_ok=True)
         self.last_path = save_png(grid, self.out_dir / f"epoch_{epoch + 1:04d}.png")
         if self.writer is not None:
             with self.writer.as_default():

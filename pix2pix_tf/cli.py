@@ -10,17 +10,25 @@
     pix2pix-tf combine --a DIR_A --b DIR_B --out DIR [--resize-to-a | --size N] [--format png|jpg]
 
 Every config field is also a ``train`` flag (``--lambda-l1 10``, ``--no-random-mirror``).
-Errors in what the user typed or pointed at print one line and exit with status 2.
+Errors in what the user typed or pointed at print one line and exit with status 2: flag
+errors too (``pix2pix-tf train: error: argument --seed: ...``, the usage only with
+``--help``), and TensorFlow's start-up log lines are held back. What can be checked
+without TensorFlow (the config, ``--out``) is checked before importing it, so a refusal
+comes in a fraction of a second and before anything is written.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import math
 import os
 import sys
+import tempfile
 import typing
+import warnings
 
 from .config import Pix2PixConfig, Pix2PixError, default_load_size
 from . import config as config_module
@@ -42,17 +50,67 @@ _ALIASES = {"net_g": ["--netG"], "net_d": ["--netD"], "n_layers_d": ["--n_layers
             "dataset_mode": ["--dataset_mode"]}
 
 
-def _positive(kind):
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, ``PROG: error: MESSAGE``, exit status 2.
+
+    The usage text comes with ``--help`` only: forty lines of options would bury the line
+    that says what is wrong. Sub-command parsers are of this class too.
+    """
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(str(message).split())}\n")
+
+
+def _integer_in(low: int, high: int | None = None, what: str = "int"):
+    """An argparse type: an integer in low..high (high None: no upper bound)."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a valid int") from None
+        if value < low or (high is not None and value > high):
+            bound = f"in {low}..{high}" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+        return value
+    parse.__name__ = what
+    return parse
+
+
+_seed = _integer_in(0, config_module.MAX_SEED, "seed")
+_non_negative = _integer_in(0, None, "non-negative int")
+
+
+def _sample_size(text):
+    """An argparse type for make-sample --size: a multiple of 16, at least 16."""
+    from .datasets.synthetic import MIN_SIZE  # numpy only, no TensorFlow
+
+    value = _integer_in(MIN_SIZE, None)(text)
+    if value % MIN_SIZE:
+        raise argparse.ArgumentTypeError(f"must be a multiple of {MIN_SIZE} (at least {MIN_SIZE}), got {text}")
+    return value
+
+
+def _number(kind, positive: bool = False):
+    """An argparse type: a finite ``kind`` (int or float; no nan, no inf), > 0 if ``positive``."""
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
-        if not value > 0:
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+        if positive and not value > 0:
             raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
         return value
-    parse.__name__ = f"positive {kind.__name__}"
+    parse.__name__ = f"positive {kind.__name__}" if positive else kind.__name__
     return parse
+
+
+def _positive(kind):
+    return _number(kind, positive=True)
+
+
+_finite = _number(float)
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -64,16 +122,28 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         if kind is bool:
             group.add_argument(*flags, dest=field.name, action=argparse.BooleanOptionalAction, default=None)
             continue
-        base = int if kind in (int, int | None) else float if kind is float else str
+        base = int if kind in (int, int | None) else _finite if kind is float else str
         if field.name in ("image_size", "load_size", "batch_size", "ngf", "ndf", "learning_rate",
                           "input_channels", "output_channels", "unet_depth"):
-            base = _positive(base)
+            base = _positive(int if base is int else float)
+        elif field.name == "seed":
+            base = _seed
+        elif field.name in ("n_layers_d", "num_dropout_blocks"):
+            base = _non_negative
         group.add_argument(*flags, dest=field.name, type=base, default=None,
                            choices=_CHOICES.get(field.name), metavar=None if field.name in _CHOICES
                            else field.name.upper(), help=f"default: {field.default}")
 
 
 def _config_from_args(args) -> Pix2PixConfig:
+    """The config of ``train``: ``--config`` FILE (or the defaults), then the flags over it.
+
+    Checked for training (:meth:`Pix2PixConfig.check_trainable`: the PatchGAN fits the
+    image, the memory estimate fits the machine) before anything is built or written.
+
+    Raises:
+        ConfigError: naming the file or the field.
+    """
     base = Pix2PixConfig.load(args.config) if args.config else Pix2PixConfig()
     changes = {f.name: getattr(args, f.name) for f in dataclasses.fields(Pix2PixConfig)
                if getattr(args, f.name) is not None}
@@ -81,7 +151,7 @@ def _config_from_args(args) -> Pix2PixConfig:
         changes["load_size"] = default_load_size(changes["image_size"])
     if changes.get("dataset_mode") == "colorization" and "input_channels" not in changes:
         changes["input_channels"] = 1  # the input is the grayscale of the target
-    return base.replace(**changes)
+    return base.replace(**changes).check_trainable()
 
 
 def epoch_schedule(config: Pix2PixConfig | None, n_epochs: int | None,
@@ -101,7 +171,7 @@ def epoch_schedule(config: Pix2PixConfig | None, n_epochs: int | None,
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
-    parser = argparse.ArgumentParser(prog="pix2pix-tf", description="Pix2Pix in Keras 3 / TensorFlow.")
+    parser = _Parser(prog="pix2pix-tf", description="Pix2Pix in Keras 3 / TensorFlow.")
     parser.add_argument("--version", action="version", version=f"pix2pix-tf {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -138,12 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="translate images with an exported SavedModel")
     p.add_argument("--model", required=True, help="SavedModel folder or run folder")
     p.add_argument("--input", required=True, help="an image or a folder of images (any size)")
-    p.add_argument("--out", required=True, help="output folder (PNG, same file names)")
+    p.add_argument("--out", required=True, help="output folder (same file names and formats as the inputs)")
     p.add_argument("--aligned", action="store_true", help="inputs are A|B files: use the input half")
     p.add_argument("--side-by-side", action="store_true", help="write input | output")
     p.add_argument("--size-mode", choices=("resize", "native"), default="resize",
                    help="resize: to the training size and back (default); native: at each image's "
                         "own size (reflect-padded to the generator's stride, cropped back)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the images an earlier predict wrote in --out (never other files)")
 
     p = sub.add_parser("export", help="export a run's generator as a SavedModel or TFLite file")
     p.add_argument("--run", required=True, help="run folder (config.json + checkpoints/)")
@@ -175,26 +247,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_positive(int), default=256, help="square size (default 256)")
     p.add_argument("--val-fraction", type=float, default=0.1, help="default 0.1")
     p.add_argument("--test-fraction", type=float, default=0.1, help="default 0.1")
-    p.add_argument("--seed", type=int, default=0, help="default 0")
+    p.add_argument("--seed", type=_seed, default=0, help="default 0")
     p.add_argument("--mode", choices=("center_crop", "resize"), default="center_crop",
                    help="how photos become square (default center_crop)")
     p.add_argument("--opt", action="append", default=[], metavar="NAME=VALUE",
                    help="a task option, repeatable (e.g. --opt factor=8)")
-    p.add_argument("--overwrite", action="store_true", help="replace pairs already in --out")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the pairs an earlier make-pairs wrote in --out (never other files)")
 
     p = sub.add_parser("make-sample", help="write the synthetic facades dataset")
     p.add_argument("--out", default="data/facades_synthetic", help="output folder")
     p.add_argument("--train", type=_positive(int), default=40, help="training pairs (default 40)")
-    p.add_argument("--test", type=int, default=10, help="test pairs (default 10)")
-    p.add_argument("--size", type=_positive(int), default=256, help="image size (default 256)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--test", type=_non_negative, default=10, help="test pairs (default 10)")
+    p.add_argument("--size", type=_sample_size, default=256,
+                   help="image size, a multiple of 16, at least 16 (default 256)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the images an earlier make-sample wrote in --out (never other files)")
 
     from .datasets.standard import STANDARD_DATASETS
     p = sub.add_parser("download", help="download and extract a standard pix2pix dataset")
     p.add_argument("name", metavar="NAME", help=", ".join(STANDARD_DATASETS))
     p.add_argument("--out", metavar="DIR", help="folder to extract NAME/ into (default: ~/.keras/datasets)")
     p.add_argument("--url", metavar="URL", help="the archive's URL, instead of the authors' server "
-                                 "(a mirror, or file:///path/NAME.tar.gz)")
+                                 "(a mirror, file:///path/NAME.tar.gz, or a local path used in place)")
+    p.add_argument("--sha256", metavar="HEX", help="the archive's expected SHA-256; checked before extracting")
 
     p = sub.add_parser("combine", help="pair two folders of images with the same names into A|B files",
                        description="Match files on their name without extension; split folders "
@@ -210,17 +287,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jpeg-quality", type=int, default=95, metavar="Q", help="1..100 (default 95)")
     p.add_argument("--resize-method", choices=config_module.RESIZE_METHODS, default="bicubic",
                    help="default bicubic; nearest keeps label colours exact")
-    p.add_argument("--overwrite", action="store_true", help="replace the images already in --out")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the pairs an earlier combine wrote in --out (never other files)")
     return parser
 
 
 def _run(args) -> int:
     if args.command == "train":
-        from .train import train
-        if args.resume and (args.config or any(getattr(args, f.name) is not None
-                                               for f in dataclasses.fields(Pix2PixConfig))):
-            raise Pix2PixError("--resume uses the run's config.json; do not pass config flags with it")
-        config = None if args.resume else _config_from_args(args)
+        from .train import check_resume_flags, check_run_dir, train
+        config = _config_from_args(args)
+        if args.resume:  # the same flags as the run's are fine; a different value is refused
+            check_run_dir(args.out, resume=True)
+            wanted = (epoch_schedule(config, args.n_epochs, args.n_epochs_decay)[0]
+                      if args.n_epochs is not None else config)
+            check_resume_flags(args.out, wanted, {f.name for f in dataclasses.fields(Pix2PixConfig)
+                                                  if getattr(args, f.name) is not None})
+            config = None
         if args.n_epochs is not None or args.n_epochs_decay is not None:
             config, args.epochs = epoch_schedule(config, args.n_epochs, args.n_epochs_decay)
         summary = train(config, args.data, args.out, steps=args.steps, epochs=args.epochs,
@@ -236,21 +318,16 @@ def _run(args) -> int:
     elif args.command == "predict":
         from .predict import predict_files
         result = predict_files(args.model, args.input, args.out, aligned=args.aligned,
-                               side_by_side=args.side_by_side, size_mode=args.size_mode)
+                               side_by_side=args.side_by_side, size_mode=args.size_mode,
+                               overwrite=args.overwrite)
         for path, reason in result["skipped"].items():
             print(f"skipped: {reason}", file=sys.stderr)
         print(f"wrote {len(result['written'])} image(s) to {args.out}; skipped {len(result['skipped'])}")
         if not result["written"]:
             return 1
     elif args.command == "export":
-        from .export import export_saved_model, export_tflite
-        from .train import load_run
-        model = load_run(args.run)
-        if args.format == "tflite":
-            path = export_tflite(model.generator, model.config, args.out, args.inference_mode,
-                                 quantize=args.quantize)
-        else:
-            path = export_saved_model(model.generator, model.config, args.out, args.inference_mode)
+        from .export import export_run
+        path = export_run(args.run, args.out, args.format, args.inference_mode, quantize=args.quantize)
         print(f"exported {args.format} to {path}")
     elif args.command == "evaluate":
         from pathlib import Path
@@ -284,11 +361,12 @@ def _run(args) -> int:
                          | {"skipped": len(info.get("skipped", []))}))
     elif args.command == "make-sample":
         from .datasets.synthetic import write_sample
-        info = write_sample(args.out, n_train=args.train, n_test=args.test, size=args.size, seed=args.seed)
+        info = write_sample(args.out, n_train=args.train, n_test=args.test, size=args.size, seed=args.seed,
+                            overwrite=args.overwrite)
         print(json.dumps(info))
     elif args.command == "download":
         from .datasets.standard import PAPER_DIRECTIONS, download, find_splits
-        folder = download(args.name, args.out, url=args.url)
+        folder = download(args.name, args.out, url=args.url, sha256=args.sha256)
         for split, path in find_splits(folder).items():
             print(f"{split}: {path}")
         print(f"train with: pix2pix-tf train --data {folder} --direction {PAPER_DIRECTIONS[args.name]}")
@@ -301,17 +379,105 @@ def _run(args) -> int:
     return 0
 
 
+def _precheck(args) -> None:
+    """Refusals that need no TensorFlow, made before importing it (fast, and nothing written).
+
+    ``train``: the whole config (``--config`` file, flags, PatchGAN depth, memory).
+    ``predict``, ``make-sample``, ``make-pairs``, ``combine``: ``--out`` is usable and
+    empty or ours (the commands check again, with the inputs, before writing).
+    """
+    from pathlib import Path
+
+    if args.command == "train":
+        _config_from_args(args)
+        return
+    if args.command not in ("predict", "make-sample", "make-pairs", "combine"):
+        return
+    from .outputs import OutputFolder
+    from .safety import check_out_dir
+
+    out = Path(args.out)
+    check_out_dir(out)
+    inputs = {"predict": ["input"], "make-pairs": ["src"], "combine": ["a", "b"]}.get(args.command, [])
+    inputs = [getattr(args, name) for name in inputs]
+    for source in map(Path, inputs):
+        folders = [source, source.parent, *(source / split for split in ("train", "val", "test"))]
+        if out.exists() and any(f.exists() and f.resolve() == out.resolve() for f in folders):
+            return  # the command explains this case itself
+    kind = {"predict": "predictions", "make-sample": "sample-dataset", "make-pairs": "pairs-dataset",
+            "combine": "combined-dataset"}[args.command]
+    if args.command == "make-pairs" and not args.overwrite:
+        from .safety import folder_kind
+        if folder_kind(out) == kind:
+            return  # make_pairs counts the pairs there in its message
+    OutputFolder(out, kind, overwrite=args.overwrite).check()
+
+
+@contextlib.contextmanager
+def _fd2_held_back():
+    """Send what C/C++ code writes to file descriptor 2 to a temporary file for a while.
+
+    TensorFlow's C++ start-up lines ("oneDNN custom operations are on", "Could not find
+    cuda drivers", "failed call to cuInit") are written before its logging honours
+    TF_CPP_MIN_LOG_LEVEL. They are dropped, unless the block raises: then they are shown.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2: nothing to hold back
+        yield
+        return
+    held = tempfile.TemporaryFile()
+    try:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            held.seek(0)
+            sys.stderr.write(held.read().decode("utf-8", "replace"))
+            raise
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        held.close()
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow and find its devices without its start-up noise on stderr.
+
+    Python warnings raised while importing are ignored; absl and TensorFlow's Python
+    loggers are set to errors only, so a refusal prints exactly one line.
+    """
+    with _fd2_held_back(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import tensorflow as tf
+        import keras  # noqa: F401  (its import-time warnings are held back too)
+        tf.config.list_physical_devices()  # platform start-up logs (cuInit) happen here
+    try:
+        from absl import logging as absl_logging
+        absl_logging.set_verbosity(absl_logging.ERROR)
+    except ImportError:  # pragma: no cover - absl comes with TensorFlow
+        pass
+    tf.get_logger().setLevel("ERROR")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``pix2pix-tf`` command line; returns the exit status (2: refused, one line)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ info logs
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _precheck(args)
+        if args.command != "download":
+            _import_tensorflow_quietly()
         return _run(args)
     except Pix2PixError as e:
-        print(f"pix2pix-tf {args.command}: error: {e}", file=sys.stderr)
+        print(f"pix2pix-tf {args.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
-        print("interrupted; the last checkpoint is kept", file=sys.stderr)
+        print("interrupted; the last checkpoint is kept" if args.command == "train"
+              else "interrupted; nothing half-written was left", file=sys.stderr)
         return 130
 
 

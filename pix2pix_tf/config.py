@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,27 @@ class Pix2PixError(ValueError):
 
 
 class ConfigError(Pix2PixError):
-    """A configuration value is out of range or unknown; the message names the field."""
+    """A configuration value is out of range or unknown; the message names the field.
+
+    Attributes:
+        field: the offending field's name, when there is one (None otherwise).
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class ResourceError(ConfigError):
+    """The config is valid but would need more memory than this machine has."""
+
+
+MAX_SEED = 2 ** 32 - 1  # numpy's legacy seeding (keras.utils.set_random_seed) takes 32 bits
 
 
 def default_load_size(image_size: int) -> int:
     """The paper's jitter ratio 286/256 applied to another size (64 -> 72, 128 -> 143)."""
-    return int(round(image_size * 286 / 256))
+    return int(round(Fraction(image_size * 286, 256)))  # exact for any size (no float overflow)
 
 
 @dataclasses.dataclass
@@ -120,15 +136,29 @@ class Pix2PixConfig:
 
         def need(cond: bool, field: str, msg: str) -> None:
             if not cond:
-                raise ConfigError(f"config field '{field}' = {getattr(self, field)!r}: {msg}")
+                raise ConfigError(f"config field '{field}' = {_short_repr(getattr(self, field))}: {msg}",
+                                  field=field)
 
         def one_of(field: str, choices: tuple[str, ...]) -> None:
-            need(getattr(self, field) in choices, field, f"must be one of {', '.join(choices)}")
+            value = getattr(self, field)
+            need(isinstance(value, str) and value in choices, field, f"must be one of {', '.join(choices)}")
 
         for f in ("image_size", "load_size", "input_channels", "output_channels", "ngf", "ndf",
                   "batch_size", "num_dropout_blocks", "n_layers_d", "seed"):
             need(isinstance(getattr(self, f), int) and not isinstance(getattr(self, f), bool),
                  f, "must be an integer")
+        need(self.unet_depth is None or (isinstance(self.unet_depth, int)
+                                         and not isinstance(self.unet_depth, bool)),
+             "unet_depth", "must be an integer or null")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.type in ("float", float):  # nan and inf pass every range test below: refuse them here
+                need(isinstance(value, (int, float)) and not isinstance(value, bool), f.name,
+                     "must be a number")
+                need(math.isfinite(value), f.name, "must be a finite number")
+            elif f.type in ("bool", bool):
+                need(isinstance(value, bool), f.name, "must be true or false")
+        need(0 <= self.seed <= MAX_SEED, "seed", f"must be in 0..{MAX_SEED}")
         need(self.image_size >= 8, "image_size", "must be at least 8")
         need(self.load_size >= self.image_size, "load_size",
              f"must be >= image_size ({self.image_size}): the random crop is taken from it")
@@ -172,6 +202,102 @@ class Pix2PixConfig:
              "must be > 0 with loss 'l1' (it is the only term of the objective)")
         return self
 
+    def check_trainable(self, available: int | None = None) -> "Pix2PixConfig":
+        """Refuse, before anything is built or written, a config that cannot be trained here.
+
+        :meth:`validate` checks each field and the generator's fit; this adds what only
+        matters when both networks are built and trained (a config used just to load data
+        at a small size passes :meth:`validate` and may fail here):
+
+        * the PatchGAN's ``n_layers_d`` stride-2 layers must leave a map of at least 3
+          pixels (:func:`max_patchgan_layers`);
+        * the memory estimate must fit the machine (:meth:`check_resources`).
+
+        Args:
+            available: bytes of memory; None reads what the machine has available.
+
+        Returns:
+            self (validated).
+
+        Raises:
+            ConfigError: naming ``n_layers_d`` (or the invalid field).
+            ResourceError: the estimate exceeds the available memory.
+        """
+        self.validate()
+        if self.net_d == "patch" and self.n_layers_d > 0 and self.loss != "l1":
+            deepest = max_patchgan_layers(self.image_size)
+            if self.n_layers_d > deepest:
+                raise ConfigError(
+                    f"config field 'n_layers_d' = {_short_repr(self.n_layers_d)}: too deep for "
+                    f"image_size {self.image_size}; the PatchGAN needs image_size / 2**n_layers_d "
+                    f">= 3 to output a logit (at most {deepest} here)", field="n_layers_d")
+        return self.check_resources(available)
+
+    # ------------------------------------------------------------------ resources
+    def parameter_count(self) -> tuple[int, int]:
+        """Trainable weights of the generator and the discriminator, counted without building them.
+
+        Convolution kernels and biases are counted exactly; normalisation parameters
+        (2 per channel) are added for every normalised block, so the result matches the
+        built models to within a fraction of a percent.
+
+        Returns:
+            ``(generator_params, discriminator_params)``; the second is 0 for loss "l1".
+
+        Example:
+            >>> Pix2PixConfig().parameter_count()[1] > 2_000_000
+            True
+        """
+        return _generator_params(self), _discriminator_params(self)
+
+    def training_memory_bytes(self) -> int:
+        """A rough lower estimate of the memory one training process needs with this config.
+
+        Weights, gradients and Adam's two slots take 4 float32 copies of every parameter;
+        the forward pass keeps about three tensors per block (convolution, norm and
+        activation outputs) for the backward pass, for the generator once and for the
+        discriminator twice (real and fake); the input pipeline holds a few
+        ``load_size`` x ``load_size`` jittered images per example.
+
+        Returns:
+            Bytes (an integer). The TensorFlow runtime itself is not counted.
+        """
+        g_params, d_params = self.parameter_count()
+        weights = 4 * 4 * (g_params + d_params)
+        per_example = 3 * (_generator_activations(self) + 2 * _discriminator_activations(self))
+        channels = self.input_channels + self.output_channels
+        pipeline = 4 * self.load_size ** 2 * channels
+        return weights + 4 * self.batch_size * (per_example + pipeline)
+
+    def check_resources(self, available: int | None = None) -> "Pix2PixConfig":
+        """Refuse a config whose training would not fit in this machine's memory.
+
+        Args:
+            available: bytes of memory to compare with; None reads what the machine (or
+                its cgroup) has available now. When that cannot be read the check is skipped.
+
+        Returns:
+            self, so calls chain: ``config.validate().check_resources()``.
+
+        Raises:
+            ResourceError: the estimate of :meth:`training_memory_bytes` exceeds
+                ``available``; the message names the fields that set the size.
+        """
+        if available is None:
+            available = available_memory_bytes()
+        if available is None:
+            return self
+        need = self.training_memory_bytes()
+        if need > available:
+            defaults = {f.name: f.default for f in dataclasses.fields(self)}
+            names = [n for n in _SIZE_FIELDS if getattr(self, n) != defaults[n]]
+            names += [n for n in ("image_size", "batch_size") if n not in names]
+            fields = ", ".join(f"{n} = {_short_repr(getattr(self, n))}" for n in names)
+            raise ResourceError(f"config {fields}: training needs about {format_bytes(need)} of "
+                                f"memory; this machine has {format_bytes(available)} available",
+                                field=names[0])
+        return self
+
     @property
     def generator_depth(self) -> int:
         """Number of stride-2 downsamplings of the generator ``net_g``.
@@ -198,11 +324,13 @@ class Pix2PixConfig:
             return fixed
         if self.unet_depth is not None:
             if not isinstance(self.unet_depth, int) or self.unet_depth < 2:
-                raise ConfigError(f"config field 'unet_depth' = {self.unet_depth!r}: must be an integer >= 2")
-            if self.image_size % (2 ** self.unet_depth):
+                raise ConfigError(f"config field 'unet_depth' = {_short_repr(self.unet_depth)}: "
+                                  "must be an integer >= 2", field="unet_depth")
+            if self.unet_depth > 62 or self.image_size % (2 ** self.unet_depth):
+                power = 2 ** self.unet_depth if self.unet_depth <= 62 else f"2**{self.unet_depth}"
                 raise ConfigError(
                     f"config field 'image_size' = {self.image_size}: must be divisible by "
-                    f"2**unet_depth = {2 ** self.unet_depth}")
+                    f"2**unet_depth = {power}", field="image_size")
             return self.unet_depth
         depth = 0
         while depth < MAX_UNET_DEPTH and self.image_size % (2 ** (depth + 1)) == 0:
@@ -232,16 +360,195 @@ class Pix2PixConfig:
         return cls.from_dict(json.loads(text))
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_json() + "\n")
+        """Write ``config.json`` atomically (a temporary file renamed into place).
+
+        Raises:
+            WriteError: the file cannot be written (disk full, read-only, ...).
+        """
+        from .safety import atomic_write_text  # safety imports this module
+
+        atomic_write_text(path, self.to_json() + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> "Pix2PixConfig":
+        """Read a config saved by :meth:`save` (or written by hand).
+
+        Raises:
+            ConfigError: one line starting with the path: the file is missing or unreadable,
+                not UTF-8, not JSON, not a JSON object, has unknown fields or bad values.
+        """
         path = Path(path)
         try:
-            return cls.from_json(path.read_text())
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{path}: not valid JSON ({e})") from None
+            text = path.read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except IsADirectoryError:
+            raise ConfigError(f"{path}: is a folder, not a config file") from None
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read the config file ({e.strerror or e})") from None
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}); a config is a JSON file") from None
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as e:  # JSONDecodeError, or an int too long to parse
+            raise ConfigError(f"{path}: not valid JSON ({_one_line(e)})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: not a JSON object of config fields "
+                              f"(found a {type(data).__name__})")
+        try:
+            return cls.from_dict(data)
+        except ConfigError as e:
+            raise ConfigError(f"{path}: {e}", field=e.field) from None
 
     def replace(self, **changes: Any) -> "Pix2PixConfig":
         """A copy with some fields changed (validated)."""
         return dataclasses.replace(self, **changes)
+
+
+# ---------------------------------------------------------------------- helpers
+_SIZE_FIELDS = ("ngf", "ndf", "image_size", "load_size", "batch_size", "net_g", "unet_depth",
+                "n_layers_d")
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    """repr() cut to ``limit`` characters (a 5000-digit integer stays readable)."""
+    try:
+        text = repr(value)
+    except ValueError:  # int too large to convert to text
+        text = f"<integer of {value.bit_length()} bits>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())
+
+
+def max_patchgan_layers(image_size: int) -> int:
+    """The deepest PatchGAN for a size: n stride-2 layers leave ``image_size // 2**n >= 3``.
+
+    The two 4x4 stride-1 convolutions after them each take one pixel off the map, so a
+    smaller map has no room for a logit.
+
+    Example:
+        >>> max_patchgan_layers(256), max_patchgan_layers(64)
+        (6, 4)
+    """
+    n = 0
+    while image_size // 2 ** (n + 1) >= 3:
+        n += 1
+    return n
+
+
+def _conv(k: int, c_in: int, c_out: int, bias: bool) -> int:
+    return k * k * c_in * c_out + (c_out if bias else 0)
+
+
+def _norm_params(config: Pix2PixConfig, channels: int) -> int:
+    return 0 if config.norm == "none" else 2 * channels
+
+
+def _generator_params(c: Pix2PixConfig) -> int:
+    bias = c.norm != "batch"
+    if c.net_g.startswith("resnet"):
+        n_blocks = 6 if c.net_g == "resnet_6blocks" else 9
+        g = c.ngf
+        convs = [(7, c.input_channels, g), (3, g, 2 * g), (3, 2 * g, 4 * g)]
+        convs += [(3, 4 * g, 4 * g)] * (2 * n_blocks) + [(3, 4 * g, 2 * g), (3, 2 * g, g)]
+        total = sum(_conv(k, i, o, bias) + _norm_params(c, o) for k, i, o in convs)
+        return total + _conv(7, g, c.output_channels, True)
+    depth = c.generator_depth
+    filters = [c.ngf * min(2 ** i, 8) for i in range(depth)]
+    skips = c.net_g != "encoder_decoder"
+    total, c_in = 0, c.input_channels
+    for i, f in enumerate(filters):
+        total += _conv(4, c_in, f, bias) + (_norm_params(c, f) if 0 < i < depth - 1 else 0)
+        c_in = f
+    for f in reversed(filters[:-1]):
+        total += _conv(4, c_in, f, bias or c.norm == "none") + _norm_params(c, f)
+        c_in = 2 * f if skips else f
+    return total + _conv(4, c_in, c.output_channels, True)
+
+
+def _discriminator_params(c: Pix2PixConfig) -> int:
+    if c.loss == "l1":
+        return 0
+    c_in = c.output_channels + (c.input_channels if c.loss in ("l1+cgan", "cgan") else 0)
+    bias = c.norm != "batch"
+    if c.net_d == "pixel" or c.n_layers_d == 0:
+        return (_conv(1, c_in, c.ndf, True) + _conv(1, c.ndf, 2 * c.ndf, bias)
+                + _norm_params(c, 2 * c.ndf) + _conv(1, 2 * c.ndf, 1, True))
+    filters = [c.ndf * min(2 ** i, 8) for i in range(min(c.n_layers_d, 64) + 1)]
+    total = 0
+    for i, f in enumerate(filters[:-1]):
+        total += _conv(4, c_in, f, True if i == 0 else bias) + (_norm_params(c, f) if i else 0)
+        c_in = f
+    total += _conv(4, c_in, filters[-1], bias) + _norm_params(c, filters[-1])
+    return total + _conv(4, filters[-1], 1, True)
+
+
+def _generator_activations(c: Pix2PixConfig) -> int:
+    """Elements of the generator's block outputs for one image."""
+    s = c.image_size
+    if c.net_g.startswith("resnet"):
+        n_blocks = 6 if c.net_g == "resnet_6blocks" else 9
+        g = c.ngf
+        return (2 * s * s * g + (s // 2) ** 2 * 2 * g * 2
+                + (s // 4) ** 2 * 4 * g * (2 * n_blocks + 1) + s * s * c.output_channels)
+    filters = [c.ngf * min(2 ** i, 8) for i in range(c.generator_depth)]
+    down = sum((s >> (i + 1)) ** 2 * f for i, f in enumerate(filters))
+    up = sum((s >> (i + 1)) ** 2 * 2 * f for i, f in enumerate(filters[:-1]))  # with the skips
+    return down + up + s * s * c.output_channels
+
+
+def _discriminator_activations(c: Pix2PixConfig) -> int:
+    """Elements of the discriminator's block outputs for one image pair."""
+    if c.loss == "l1":
+        return 0
+    s = c.image_size
+    if c.net_d == "pixel" or c.n_layers_d == 0:
+        return s * s * 3 * c.ndf
+    filters = [c.ndf * min(2 ** i, 8) for i in range(min(c.n_layers_d, 64) + 1)]
+    total = sum((s >> (i + 1)) ** 2 * f for i, f in enumerate(filters[:-1]))
+    return total + (s >> (len(filters) - 1)) ** 2 * filters[-1]
+
+
+def format_bytes(n: int | float) -> str:
+    """'512 B', '23.4 GB', '3.2 TB' (powers of 1000)."""
+    if n >= 1000 ** 7:
+        return "1000+ EB"
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB", "EB"):
+        if n < 1000 or unit == "EB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} EB"  # pragma: no cover
+
+
+def available_memory_bytes() -> int | None:
+    """Memory a new process can use now: MemAvailable, capped by a cgroup limit; None if unknown."""
+    found = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if not found:
+        try:
+            import os
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (AttributeError, ValueError, OSError):
+            pass
+    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            limit = int(Path(limit_file).read_text().strip())
+            usage = int(Path(usage_file).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if limit < 2 ** 60:  # "max" fails int(); a huge number means no limit
+            found.append(max(0, limit - usage))
+        break
+    return min(found) if found else None

@@ -4,22 +4,63 @@ The model can be an exported SavedModel, a run folder with ``saved_model/``, or 
 folder with checkpoints only. Results go to ``OUT/metrics.json`` with per-image values,
 and ``OUT/worst.png`` / ``OUT/best.png`` show input | output | target for the images with
 the highest and lowest L1.
+
+Writing is careful: OUT gets a manifest of kind ``evaluation`` (a non-empty folder without
+one is refused), every file goes through a temporary name, and when OUT lies in a run folder
+(``RUN/evaluation_SPLIT``) that run is locked for the time and records the entry.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
+from . import safety
 from .callbacks import image_grid, save_png
 from .config import Pix2PixConfig, Pix2PixError
 from .data import find_test_split, make_dataset, split_pairs
 from .export import load_exported_config
 from .metrics import fid_from_features, image_metrics, inception_feature_extractor
-from .train import load_run
+from .train import find_enclosing_run, load_run
+
+EVALUATION_KIND = "evaluation"  # manifest kind of an evaluation output folder
+
+
+class ModelError(Pix2PixError):
+    """A model path is not a loadable SavedModel or run folder; the message names the file."""
+
+
+def load_saved_model_checked(path: str | Path):
+    """``tf.saved_model.load`` of a pix2pix-tf SavedModel folder, with one-line errors.
+
+    Returns:
+        (the loaded model, its config dict from the ``config`` signature).
+
+    Raises:
+        ModelError: ``saved_model.pb`` is missing, damaged or not from pix2pix-tf (it names
+            the file and the reason).
+    """
+    pb = Path(path) / "saved_model.pb"
+    if not pb.is_file():
+        raise ModelError(f"{pb}: not found; not a SavedModel folder")
+    try:
+        model = tf.saved_model.load(str(pb.parent))
+    except Exception as e:  # noqa: BLE001  (a damaged SavedModel fails in many ways)
+        reason = (str(e).strip().splitlines() or [""])[0][:120]
+        raise ModelError(f"{pb}: not a loadable SavedModel ({type(e).__name__}: {reason})") from None
+    missing = [k for k in ("serving_default", "config") if k not in model.signatures]
+    if missing:
+        raise ModelError(f"{pb}: SavedModel lacks the {', '.join(missing)} signature(s); "
+                         "export it with pix2pix-tf")
+    try:
+        config = load_exported_config(model)
+    except Exception as e:  # noqa: BLE001
+        raise ModelError(f"{pb}: its config signature is unreadable ({type(e).__name__})") from None
+    return model, config
 
 
 def load_generator_fn(model_path: str | Path):
@@ -27,19 +68,27 @@ def load_generator_fn(model_path: str | Path):
 
     Accepts a SavedModel folder, a run folder with ``saved_model/`` or a run folder with only
     ``checkpoints/`` (then the generator is rebuilt in the run's configured inference mode).
+
+    Raises:
+        ModelError: missing or damaged ``saved_model.pb`` (named), or not a model path.
+        RunDirError, ConfigError: a run folder whose files are damaged (named).
     """
     path = Path(model_path)
     sm = path if (path / "saved_model.pb").is_file() else path / "saved_model"
     if (sm / "saved_model.pb").is_file():
-        model = tf.saved_model.load(str(sm))
+        model, info = load_saved_model_checked(sm)
         serve = model.signatures["serving_default"]
-        config = Pix2PixConfig.from_dict(load_exported_config(model))
+        try:
+            config = Pix2PixConfig.from_dict(info)
+        except (Pix2PixError, TypeError) as e:
+            raise ModelError(f"{sm / 'saved_model.pb'}: its config is not a pix2pix-tf config "
+                             f"({e})") from None
         return (lambda x: serve(images=tf.cast(x, tf.float32))["output"]), config, f"SavedModel {sm}"
     if (path / "config.json").is_file() and (path / "checkpoints").is_dir():
         run = load_run(path)
         return (lambda x: run.generator(x, training=False)), run.config, f"run {path} (checkpoint)"
-    raise Pix2PixError(f"{path}: neither a SavedModel folder nor a run folder with "
-                       "saved_model/ or checkpoints/")
+    raise ModelError(f"{path}: neither a SavedModel folder nor a run folder with "
+                     "saved_model/ or checkpoints/")
 
 
 def evaluate(model_path: str | Path, data_dir: str | Path, split: str | None = None,
@@ -58,8 +107,25 @@ def evaluate(model_path: str | Path, data_dir: str | Path, split: str | None = N
 
     Returns:
         {"model", "data", "split", "images", "l1", "psnr", "ssim", ["fid"], "per_image": {...}}
+
+    Raises:
+        WriteError: ``out_dir`` cannot be used (see :func:`check_evaluation_out`); checked first.
+        FolderBusy: ``out_dir`` is in a run folder another process is writing.
+        ModelError, RunDirError, ConfigError: the model cannot be loaded (one line naming it).
     """
-    fn, config, description = load_generator_fn(model_path)
+    holder = check_evaluation_out(Path(out_dir)) if out_dir is not None else None  # refuse early
+    loaded = load_generator_fn(model_path)
+    with contextlib.ExitStack() as held:
+        if holder is not None:  # writing into a run folder: one writer at a time
+            held.enter_context(safety.FolderLock(holder))
+        return _evaluate(loaded, data_dir, split, out_dir, batch_size, grid_count, fid,
+                         fid_weights, holder)
+
+
+def _evaluate(loaded, data_dir, split, out_dir, batch_size, grid_count, fid, fid_weights,
+              holder) -> dict:
+    """:func:`evaluate` with the model loaded and the output folder checked (its run locked)."""
+    fn, config, description = loaded
     split = split or find_test_split(data_dir)
     if split is None:
         raise Pix2PixError(f"{data_dir}: no test/ or val/ split to evaluate (pass --split)")
@@ -99,11 +165,45 @@ def evaluate(model_path: str | Path, data_dir: str | Path, split: str | None = N
     result["per_image"] = {f.name: {k: values[k][i] for k in values} for i, f in enumerate(files)}
 
     if out_dir is not None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        best, worst = worst_best[:grid_count], worst_best[::-1][:grid_count]  # sorted by L1
-        for name, rows in (("best", best), ("worst", worst)):
-            _, xs, gs, ys = zip(*rows)
-            save_png(image_grid(np.stack(xs), np.stack(gs), np.stack(ys)), out / f"{name}.png")
-        (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+        write_evaluation(Path(out_dir), result, worst_best, grid_count, holder)
     return result
+
+
+def check_evaluation_out(out: Path) -> Path | None:
+    """Check, without writing, that ``out`` may receive an evaluation.
+
+    Inside a run folder only a direct child named ``*evaluation_*`` is accepted (the
+    command's defaults: ``RUN/evaluation_SPLIT``, ``RUN/saved_model_evaluation_SPLIT``).
+
+    Returns:
+        The run folder holding ``out`` (to lock and record it in), or None.
+
+    Raises:
+        WriteError: ``out`` is a file, under a file, not writable, inside a run folder
+            elsewhere than ``RUN/evaluation_*``, or a non-empty folder that is not ours.
+    """
+    safety.check_out_dir(out)
+    holder = find_enclosing_run(out)
+    target = out.resolve()
+    if holder is not None and (target.parent != holder or "evaluation_" not in target.name):
+        raise safety.WriteError(f"--out {out}: inside the run folder {holder}; nothing was changed; "
+                                "only an *evaluation_* folder directly in it is written there")
+    kind = safety.folder_kind(out) if out.is_dir() else None
+    if out.is_dir() and kind != EVALUATION_KIND and not safety.is_empty_dir(out):
+        raise safety.WriteError(f"--out {out}: folder is not empty and is not a pix2pix-tf "
+                                "evaluation; nothing was changed; choose a new or empty folder")
+    return holder
+
+
+def write_evaluation(out: Path, result: dict, worst_best: list, grid_count: int,
+                     holder: Path | None = None) -> None:
+    """Write metrics.json, best.png and worst.png into ``out``; record it in ``holder``'s manifest."""
+    if holder is not None and safety.read_manifest(holder) is not None:
+        safety.record_written(holder, [out.resolve().name])
+    safety.claim_folder(out, EVALUATION_KIND)
+    safety.record_written(out, ["best.png", "worst.png", "metrics.json"])
+    best, worst = worst_best[:grid_count], worst_best[::-1][:grid_count]  # sorted by L1
+    for name, rows in (("best", best), ("worst", worst)):
+        _, xs, gs, ys = zip(*rows)
+        save_png(image_grid(np.stack(xs), np.stack(gs), np.stack(ys)), out / f"{name}.png")
+    safety.atomic_write_text(out / "metrics.json", json.dumps(result, indent=2) + "\n")

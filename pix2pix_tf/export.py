@@ -12,6 +12,12 @@ Signatures (S x S: the generator's training shape, H x W for a non-square model)
 The config is also written to ``assets.extra/pix2pix_config.json`` beside the model.
 :func:`export_tflite` writes the raw generator (batch 1) as a TensorFlow Lite flatbuffer.
 
+Nothing is lost: a SavedModel folder carries a manifest of kind ``saved_model`` and a
+.tflite file carries the config as TFLite metadata ``pix2pix_tf_config``; an existing
+``--out`` is replaced only when it is one of these (or an entry its run folder records),
+always through a temporary name and a rename. :func:`export_run` (the ``export`` command)
+also refuses a run folder itself and anything inside one but ``saved_model*`` / ``*.tflite``.
+
 Example:
     >>> export_saved_model(generator, config, "runs/demo/saved_model")
     >>> m = tf.saved_model.load("runs/demo/saved_model")
@@ -21,19 +27,28 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
-import shutil
 from pathlib import Path
+from typing import Iterator
 
 import keras
+import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from . import safety
 from .blocks import dropout_seed_states, set_inference_mode
 from .config import Pix2PixConfig, Pix2PixError
 from .data import generator_stride, to_uint8
 
 CONFIG_ASSET = "pix2pix_config.json"
+SAVED_MODEL_KIND = "saved_model"  # manifest kind of an exported SavedModel folder
+TFLITE_MARKER = "pix2pix_tf_config"  # TFLite metadata entry: the config, and "exported by us"
+
+
+class ExportError(Pix2PixError):
+    """The export target cannot be written without harming something that is not ours."""
 
 
 def fully_convolutional(generator: keras.Model) -> keras.Model:
@@ -170,45 +185,60 @@ class GeneratorModule(tf.Module):
 
 
 def export_saved_model(generator: keras.Model, config: Pix2PixConfig, path: str | Path,
-                       inference_mode: str | None = None) -> Path:
-    """Write the generator as a SavedModel at ``path`` (replaced atomically if it exists).
+                       inference_mode: str | None = None, *,
+                       replace_recorded_in: Path | None = None) -> Path:
+    """Write the generator as a SavedModel at ``path`` (built under a temporary name, renamed).
 
     Args:
         generator: the trained generator.
         config: the run's config (travels with the model).
-        path: output folder.
+        path: output folder: new, empty, or a SavedModel this package exported.
         inference_mode: "deterministic", "paper" or "moving_average"; default config.inference_mode.
+        replace_recorded_in: a run folder whose manifest records ``path`` as its own (so a
+            run's ``saved_model/`` from before manifests existed is replaced too).
 
     Returns:
         The path written.
+
+    Raises:
+        WriteError: ``path`` exists and is not ours, or cannot be written (disk full ...).
     """
     path = Path(path)
     mode = inference_mode or config.inference_mode
     set_inference_mode(generator, mode)
     try:
         module = GeneratorModule(generator, config, mode)
-        tmp = path.with_name(path.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tf.saved_model.save(module, str(tmp), signatures={
-            "serving_default": module.serving_default,
-            "translate_uint8": module.translate_uint8,
-            "translate_uint8_native": module.translate_uint8_native,
-            "translate_bytes": module.translate_bytes,
-            "config": module.config,
-        })
-        (tmp / "assets.extra").mkdir(exist_ok=True)
-        (tmp / "assets.extra" / CONFIG_ASSET).write_text(module._config_json + "\n")
-        if path.exists():
-            old = path.with_name(path.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            path.rename(old)
-            tmp.rename(path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(path)
+        with safety.atomic_dir(path, replace_recorded_in=replace_recorded_in,
+                               replace_kind=SAVED_MODEL_KIND) as tmp:
+            safety.claim_folder(tmp, SAVED_MODEL_KIND)
+            with tf_write_errors(path):
+                tf.saved_model.save(module, str(tmp), signatures={
+                    "serving_default": module.serving_default,
+                    "translate_uint8": module.translate_uint8,
+                    "translate_uint8_native": module.translate_uint8_native,
+                    "translate_bytes": module.translate_bytes,
+                    "config": module.config,
+                })
+                (tmp / "assets.extra").mkdir(exist_ok=True)
+            safety.atomic_write_text(tmp / "assets.extra" / CONFIG_ASSET, module._config_json + "\n")
+            safety.record_written(tmp, sorted(p.name for p in tmp.iterdir() if p.name != safety.MANIFEST))
     finally:
         set_inference_mode(generator, config.inference_mode)
     return path
+
+
+@contextlib.contextmanager
+def tf_write_errors(path: str | Path) -> Iterator[None]:
+    """Turn an OSError or a TensorFlow I/O error while writing ``path`` into one WriteError line."""
+    try:
+        yield
+    except OSError as e:
+        raise safety.WriteError(f"{path}: cannot write ({safety.describe_os_error(e)})") from None
+    except tf.errors.OpError as e:
+        message = str(e.message or e).strip()
+        reason = ("disk full" if "No space left" in message
+                  else (message.splitlines() or [type(e).__name__])[0][:120])
+        raise safety.WriteError(f"{path}: cannot write ({reason})") from None
 
 
 def load_exported_config(model) -> dict:
@@ -225,13 +255,18 @@ def export_tflite(generator: keras.Model, config: Pix2PixConfig, path: str | Pat
 
     Args:
         generator, config: as for :func:`export_saved_model`.
-        path: the .tflite file to write (written to a temp name, then renamed).
+        path: the .tflite file to write (written to a temp name, then renamed): new, or a
+            .tflite file this package exported (see :func:`is_our_tflite`).
         inference_mode: "deterministic" (default) or "moving_average"; "paper" is refused
             because TFLite has no stateful random ops for dropout-as-noise.
         quantize: "none" (float32), "float16" (half-size weights) or "dynamic" (int8 weights).
 
     Returns:
         The path written.
+
+    Raises:
+        ExportError: ``path`` exists and is not a .tflite file this package exported.
+        WriteError: the file cannot be written (disk full ...).
     """
     mode = inference_mode or ("deterministic" if config.inference_mode == "paper" else config.inference_mode)
     if mode == "paper":
@@ -241,6 +276,7 @@ def export_tflite(generator: keras.Model, config: Pix2PixConfig, path: str | Pat
         raise Pix2PixError(f"unknown TFLite quantization {quantize!r}; choose one of "
                            f"{', '.join(TFLITE_QUANTIZATIONS)}")
     path = Path(path)
+    check_tflite_target(path)  # refuse before the (slow) conversion
     h, w = (v or config.image_size for v in generator.input_shape[1:3])
     cin = config.input_channels
     set_inference_mode(generator, mode)
@@ -258,7 +294,129 @@ def export_tflite(generator: keras.Model, config: Pix2PixConfig, path: str | Pat
         flatbuffer = converter.convert()
     finally:
         set_inference_mode(generator, config.inference_mode)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(flatbuffer)
-    tmp.replace(path)
+    info = json.dumps({**config.to_dict(), "inference_mode": mode}, sort_keys=True)
+    safety.atomic_write_bytes(path, mark_tflite(flatbuffer, info))
     return path
+
+
+# ------------------------------------------------------------------ TFLite: marked as ours
+def mark_tflite(flatbuffer: bytes, info_json: str) -> bytes:
+    """The same TFLite model with ``info_json`` added as metadata :data:`TFLITE_MARKER`."""
+    import flatbuffers
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(flatbuffer, 0))
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(info_json.encode("utf-8"), np.uint8)
+    model.buffers = (model.buffers or []) + [buffer]
+    entry = schema.MetadataT()
+    entry.name, entry.buffer = TFLITE_MARKER, len(model.buffers) - 1
+    model.metadata = (model.metadata or []) + [entry]
+    builder = flatbuffers.Builder(len(flatbuffer) + 1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def is_our_tflite(path: str | Path) -> bool:
+    """True for a TFLite flatbuffer (``TFL3`` at bytes 4..8) carrying :data:`TFLITE_MARKER`."""
+    path = Path(path)
+    try:
+        if path.is_symlink() or not path.is_file():
+            return False
+        with open(path, "rb") as f:
+            if f.read(8)[4:8] != b"TFL3":
+                return False
+        from tensorflow.lite.python import schema_py_generated as schema
+
+        model = schema.Model.GetRootAsModel(path.read_bytes(), 0)
+        return any(model.Metadata(i).Name() == TFLITE_MARKER.encode()
+                   for i in range(model.MetadataLength()))
+    except Exception:  # noqa: BLE001  (a damaged flatbuffer fails in many ways: not ours)
+        return False
+
+
+def check_tflite_target(path: Path, flag: str = "--out") -> None:
+    """Refuse a .tflite target that is a folder or a file this package did not export.
+
+    Raises:
+        ExportError, WriteError: one line naming ``path``.
+    """
+    safety.check_out_dir(path.parent, flag)
+    if path.is_dir():
+        raise ExportError(f"{flag} {path}: is a folder; a TFLite export is a file")
+    if (path.exists() or path.is_symlink()) and not is_our_tflite(path):
+        raise ExportError(f"{flag} {path}: already exists and is not a TFLite file exported by "
+                          "pix2pix-tf; nothing was changed; choose a new path or remove it yourself")
+
+
+# ------------------------------------------------------------------ the export command
+def check_export_target(run_dir: str | Path, out: str | Path, fmt: str) -> Path | None:
+    """Check, without writing, that ``out`` may receive an export of ``run_dir``.
+
+    Inside a run folder only a direct child named ``saved_model*`` (SavedModel) or
+    ``*.tflite`` (TFLite) is accepted; the run folder itself, its other entries and
+    anything deeper are refused. An existing target must be ours (see the module docstring).
+
+    Returns:
+        The run folder that will hold ``out`` (to lock and record it in), or None.
+
+    Raises:
+        ExportError, WriteError: one line naming ``--out`` and why.
+    """
+    from .train import find_enclosing_run
+
+    run_dir, out = Path(run_dir), Path(out)
+    target, run_abs = out.resolve(), run_dir.resolve()
+    holder = find_enclosing_run(target)
+    if target == run_abs or holder == target:
+        raise ExportError(f"--out {out}: is a pix2pix-tf run folder; nothing was changed; export "
+                          f"to {out / 'saved_model'} or a new folder")
+    if target in run_abs.parents:
+        raise ExportError(f"--out {out}: holds the run folder {run_dir}; nothing was changed; "
+                          "choose a new path")
+    if holder is not None:
+        allowed = (target.name.startswith("saved_model") if fmt == "savedmodel"
+                   else target.suffix == ".tflite")
+        if target.parent != holder or not allowed:
+            kind = "saved_model* folder" if fmt == "savedmodel" else "*.tflite file"
+            raise ExportError(f"--out {out}: inside the run folder {holder}; nothing was changed; "
+                              f"only a {kind} directly in it is written there")
+    if fmt == "tflite":
+        check_tflite_target(out)
+        return holder
+    safety.check_out_dir(out)
+    ours = (safety.folder_kind(out) == SAVED_MODEL_KIND
+            or (holder is not None and target.name in safety.recorded_entries(holder)))
+    if out.exists() and not ours and not safety.is_empty_dir(out):
+        raise ExportError(f"--out {out}: already exists and is not a SavedModel exported by "
+                          "pix2pix-tf; nothing was changed; choose a new path or remove it yourself")
+    return holder
+
+
+def export_run(run_dir: str | Path, out: str | Path, fmt: str = "savedmodel",
+               inference_mode: str | None = None, quantize: str = "none") -> Path:
+    """Export the newest loadable checkpoint of a run as a SavedModel or a .tflite file.
+
+    The target is checked first (:func:`check_export_target`); when it lies in a run folder
+    that folder is locked for the export and the new entry is recorded in its manifest.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ExportError, WriteError, FolderBusy, RunDirError: one line each.
+    """
+    from .train import load_run
+
+    out = Path(out)
+    holder = check_export_target(run_dir, out, fmt)
+    with contextlib.ExitStack() as held:
+        if holder is not None:
+            held.enter_context(safety.FolderLock(holder))
+        model = load_run(run_dir)
+        if holder is not None and safety.read_manifest(holder) is not None:
+            safety.record_written(holder, [out.resolve().name])
+        if fmt == "tflite":
+            return export_tflite(model.generator, model.config, out, inference_mode, quantize=quantize)
+        return export_saved_model(model.generator, model.config, out, inference_mode,
+                                  replace_recorded_in=holder)

@@ -13,7 +13,7 @@ import keras
 import tensorflow as tf
 
 from . import losses
-from .blocks import dropout_seed_states
+from .blocks import cpu_speed_paths, dropout_seed_states
 from .config import Pix2PixConfig
 from .discriminator import build_discriminator, discriminator_is_conditional
 from .generator import build_generator
@@ -27,7 +27,8 @@ def make_optimizer(config: Pix2PixConfig, total_steps: int | None = None) -> ker
     if config.lr_policy == "linear" and total_steps:
         start = int(round(total_steps * config.lr_decay_start))
         lr = LinearDecayAfter(config.learning_rate, start, max(total_steps - start, 1))
-    return FusedAdam(learning_rate=lr, beta_1=config.beta_1, beta_2=config.beta_2)
+    adam = FusedAdam if cpu_speed_paths() else keras.optimizers.Adam  # same variables either way
+    return adam(learning_rate=lr, beta_1=config.beta_1, beta_2=config.beta_2)
 
 
 @keras.saving.register_keras_serializable(package="pix2pix_tf")
@@ -43,10 +44,12 @@ class FusedAdam(keras.optimizers.Adam):
     """
 
     def update_step(self, gradient, variable, learning_rate):
-        if self.amsgrad or variable.dtype != tf.float32 or isinstance(gradient, tf.IndexedSlices):
+        slots = None
+        if not (self.amsgrad or variable.dtype != tf.float32 or isinstance(gradient, tf.IndexedSlices)):
+            slots = self.adam_slots(variable)
+        if slots is None:
             return super().update_step(gradient, variable, learning_rate)
-        index = self._get_variable_index(variable)
-        m, v = self._momentums[index].value, self._velocities[index].value
+        m, v = slots
         t = tf.cast(self.iterations + 1, tf.float32)
         tf.raw_ops.ResourceApplyAdam(
             var=variable.handle, m=m.handle, v=v.handle,
@@ -55,6 +58,23 @@ class FusedAdam(keras.optimizers.Adam):
             lr=tf.cast(learning_rate, tf.float32), beta1=tf.cast(self.beta_1, tf.float32),
             beta2=tf.cast(self.beta_2, tf.float32), epsilon=tf.cast(self.epsilon, tf.float32),
             grad=tf.cast(gradient, tf.float32))
+
+
+    def adam_slots(self, variable):
+        """The (m, v) ``tf.Variable`` pair Keras' Adam keeps for ``variable``, or None.
+
+        Keras keeps them in private attributes (``_momentums``, ``_velocities``, indexed by
+        ``_get_variable_index``; unchanged from keras 3.0 to 3.15). Should a Keras release
+        rename them, this returns None and the update falls back to Keras' own Adam, so
+        training stays correct, only slower (``tests/test_compat.py`` checks both paths).
+        """
+        try:
+            index = self._get_variable_index(variable)
+            m, v = self._momentums[index].value, self._velocities[index].value
+            _ = m.handle, v.handle, variable.handle
+        except (AttributeError, IndexError, KeyError, TypeError):
+            return None
+        return m, v
 
 
 @keras.saving.register_keras_serializable(package="pix2pix_tf")

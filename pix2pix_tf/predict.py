@@ -23,7 +23,9 @@ import tensorflow as tf
 from .config import Pix2PixError
 from .data import DataError, IMAGE_EXTENSIONS, list_images, read_image
 from .export import load_exported_config
+from .outputs import OutputFolder
 
+OUTPUT_KIND = "predictions"  # the manifest kind of a folder written by predict_files
 SIZE_MODES = ("resize", "native")
 SIGNATURES = {"resize": "translate_uint8", "native": "translate_uint8_native"}
 
@@ -35,32 +37,66 @@ def load_saved_model(path: str | Path):
         path = path / "saved_model"
     if not (path / "saved_model.pb").is_file():
         raise Pix2PixError(f"{path}: not a SavedModel folder (no saved_model.pb) nor a run folder")
-    model = tf.saved_model.load(str(path))
+    from .evaluate import load_saved_model_checked
+    model, _ = load_saved_model_checked(path)  # one line naming saved_model.pb if it is damaged
     if "translate_uint8" not in model.signatures:
         raise Pix2PixError(f"{path}: SavedModel has no 'translate_uint8' signature; export it "
                            "with pix2pix-tf")
     return model
 
 
+def check_output(input_path: str | Path, out_dir: str | Path, overwrite: bool = False) -> OutputFolder:
+    """Refuse an output folder before any work: it is the input folder, unusable or not ours.
+
+    Needs no model and no TensorFlow work, so the CLI runs it first.
+
+    Returns:
+        The checked :class:`~pix2pix_tf.outputs.OutputFolder` (nothing written yet).
+
+    Raises:
+        DataError: ``out_dir`` is the input folder (or the input file's folder).
+        WriteError: ``out_dir`` is a file, lies under a file, is not writable, or is not
+            empty and not an earlier prediction folder (or is one, without ``overwrite``).
+    """
+    input_path, out_dir = Path(input_path), Path(out_dir)
+    source = input_path if input_path.is_dir() else input_path.parent
+    if out_dir.exists() and source.exists() and out_dir.resolve() == source.resolve():
+        raise DataError(f"{out_dir}: output folder is the input folder; the inputs would be overwritten")
+    return OutputFolder(out_dir, OUTPUT_KIND, overwrite=overwrite).check()
+
+
 def predict_files(model_path: str | Path, input_path: str | Path, out_dir: str | Path,
                   aligned: bool = False, side_by_side: bool = False, verbose: int = 1,
-                  size_mode: str = "resize") -> dict:
+                  size_mode: str = "resize", overwrite: bool = False) -> dict:
     """Translate one image or every image of a folder; write files with the same names.
 
     Args:
         model_path: SavedModel folder or run folder.
         input_path: an image file or a folder of images (any size).
-        out_dir: output folder (created); it must not be the input folder.
+        out_dir: output folder (created): missing, empty, or (with ``overwrite``) one an
+            earlier predict_files wrote; never the input folder. It gets a
+            ``.pix2pix-tf.json`` manifest; each file is written to a temporary name and
+            renamed into place, and on a failure the files this call created are removed.
         aligned: inputs are A|B files: take the input half given by the model's direction.
         side_by_side: write input | output instead of the output alone (RGB; a grayscale
             output is repeated on 3 channels there).
         size_mode: "resize" (to the training size and back) or "native" (the image's own
             resolution, padded to the generator's stride); see the module docstring.
+        overwrite: replace the files an earlier predict_files wrote in ``out_dir`` (and
+            remove its stale ones); files it did not write are never touched.
 
     Returns:
         {"written": [...paths], "skipped": {path: reason}}. Unreadable files are skipped and
         reported, the others are still written. Outputs have the input's height and width
         and ``output_channels`` channels.
+
+    Raises:
+        Pix2PixError: not a SavedModel, unknown size mode.
+        DataError: input missing or not an image, output folder = input folder.
+        NameCollision: two inputs would be written to one name (``x.png`` and ``X.png``).
+        WriteError: the output folder is unusable or not ours (see :func:`check_output`),
+            an output name is taken by a file pix2pix-tf did not write, or a file cannot
+            be written (disk full, read-only).
 
     Example:
         >>> predict_files("runs/facades", "photos/", "out/", size_mode="native", verbose=0)
@@ -68,6 +104,7 @@ def predict_files(model_path: str | Path, input_path: str | Path, out_dir: str |
     """
     if size_mode not in SIZE_MODES:
         raise Pix2PixError(f"unknown size mode {size_mode!r}; choose one of {', '.join(SIZE_MODES)}")
+    output = check_output(input_path, out_dir, overwrite)
     model = load_saved_model(model_path)
     cfg = load_exported_config(model)
     if SIGNATURES[size_mode] not in model.signatures:
@@ -84,28 +121,31 @@ def predict_files(model_path: str | Path, input_path: str | Path, out_dir: str |
         files = [input_path]
     else:
         raise DataError(f"{input_path}: no such file or folder")
-    if out_dir.resolve() == (input_path if input_path.is_dir() else input_path.parent).resolve():
-        raise DataError(f"{out_dir}: output folder is the input folder; the inputs would be overwritten")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    output.plan({path.name: path.name for path in files})  # same name, same format
 
     written, skipped = [], {}
     bar = keras.utils.Progbar(len(files), verbose=verbose, unit_name="image")
-    for i, path in enumerate(files):
-        try:
-            img = read_image(path, channels=3)  # (H, W, 3) uint8
-            if aligned:
-                half = img.shape[1] // 2
-                img = img[:, :half] if cfg["direction"] == "AtoB" else img[:, half:2 * half]
-            x = tf.image.rgb_to_grayscale(img) if cfg["input_channels"] == 1 else img
-            y = translate(images=x[None])["output"][0]  # (H, W, C_out) uint8
-            if side_by_side:
-                y = tf.concat([img, tf.repeat(y, 3 // y.shape[-1], axis=-1)], axis=1)  # (H, 2W, 3)
-            target = out_dir / path.name  # same name, same format (JPEG at quality 95)
-            encoded = (tf.io.encode_png(y) if path.suffix.lower() == ".png"
-                       else tf.io.encode_jpeg(y, quality=95))
-            target.write_bytes(encoded.numpy())
-            written.append(str(target))
-        except DataError as e:
-            skipped[str(path)] = str(e)
-        bar.update(i + 1)
+    output.open()
+    try:
+        for i, path in enumerate(files):
+            try:
+                img = read_image(path, channels=3)  # (H, W, 3) uint8
+                if aligned:
+                    half = img.shape[1] // 2
+                    img = img[:, :half] if cfg["direction"] == "AtoB" else img[:, half:2 * half]
+                x = tf.image.rgb_to_grayscale(img) if cfg["input_channels"] == 1 else img
+                y = translate(images=x[None])["output"][0]  # (H, W, C_out) uint8
+                if side_by_side:
+                    y = tf.concat([img, tf.repeat(y, 3 // y.shape[-1], axis=-1)], axis=1)  # (H, 2W, 3)
+                encoded = (tf.io.encode_png(y) if path.suffix.lower() == ".png"
+                           else tf.io.encode_jpeg(y, quality=95))  # JPEG at quality 95
+            except DataError as e:
+                skipped[str(path)] = str(e)
+            else:
+                written.append(str(output.write(path.name, encoded.numpy())))  # WriteError: stop
+            bar.update(i + 1)
+        output.finish()
+    except BaseException:
+        output.abort()  # the files this call created; nothing half-written is left
+        raise
     return {"written": written, "skipped": skipped}

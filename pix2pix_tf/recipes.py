@@ -42,6 +42,8 @@ import tensorflow as tf
 
 from .config import Pix2PixError
 from .data import IMAGE_EXTENSIONS, DataError, list_images, read_image
+from .outputs import NameCollision, OutputFolder, describe_collisions, find_collisions
+from .safety import folder_kind
 from .recipe_options import DEFAULT_OPTIONS, OPTION_HELP, TASKS
 
 __all__ = ["TASKS", "DEFAULT_OPTIONS", "OPTION_HELP", "SPLITS", "RecipeError", "resolve_options",
@@ -51,6 +53,7 @@ __all__ = ["TASKS", "DEFAULT_OPTIONS", "OPTION_HELP", "SPLITS", "RecipeError", "
 SPLITS = ("train", "val", "test")
 PREPARE_MODES = ("center_crop", "resize")
 MIN_SIZE = 16  # smallest side make_pairs writes
+OUTPUT_KIND = "pairs-dataset"  # the manifest kind of a folder written by make_pairs
 
 _CHOICES = {("inpaint", "mask"): ("rect", "strokes"),
             ("superres", "upsample"): ("nearest", "bilinear", "bicubic"),
@@ -442,10 +445,21 @@ def _file_seed(seed: int, name: str) -> np.ndarray:
 
 
 def _out_names(files: list[Path]) -> list[str]:
-    """Output file names: NAME.jpg, or NAME_ext.jpg where two sources share a stem."""
+    """Output file names: NAME.jpg, or NAME_ext.jpg where two sources share a stem.
+
+    Raises:
+        NameCollision: two sources still get one name, compared ignoring case (``a.png`` +
+            ``a.jpg`` + ``a_png.jpg``; ``b.jpg`` + ``b.JPG``; ``C.png`` + ``c.png``); the
+            message lists them. Nothing is renamed silently: a pair would be lost.
+    """
     stems = [f.stem for f in files]
-    return [f"{f.stem}.jpg" if stems.count(f.stem) == 1 else f"{f.stem}_{f.suffix[1:].lower()}.jpg"
-            for f in files]
+    names = [f"{f.stem}.jpg" if stems.count(f.stem) == 1 else f"{f.stem}_{f.suffix[1:].lower()}.jpg"
+             for f in files]
+    collisions = find_collisions({f.name: name for f, name in zip(files, names)})
+    if collisions:
+        raise NameCollision(f"{files[0].parent}: {len(collisions)} output name collision(s): "
+                            f"{describe_collisions(collisions)}; rename one of each")
+    return names
 
 
 def _decode_photo(path: Path) -> tf.Tensor:
@@ -498,7 +512,8 @@ def make_pairs(task: str, src_dir, out_dir, size: int = 256, val_fraction: float
         verbose: 1 shows a keras Progbar, 0 is silent.
         mode: :func:`prepare_photo` mode, ``"center_crop"`` or ``"resize"``.
         jpeg_quality: quality of the written files (1..100).
-        overwrite: delete the images already in out_dir/{train,val,test} first.
+        overwrite: replace a dataset an earlier make_pairs wrote in out_dir (its stale
+            pairs are removed; files it did not write are never touched).
         workers: threads decoding and encoding in parallel (the output does not depend on it).
         **options: the task's options, see :data:`DEFAULT_OPTIONS`.
 
@@ -506,9 +521,17 @@ def make_pairs(task: str, src_dir, out_dir, size: int = 256, val_fraction: float
         ``{"train": n, "val": n, "test": n, "skipped": [{"file", "reason"}], "seconds": s,
         "task", "options", "size", "seed", "out_dir"}``.
 
+    Every file goes to a temporary name and is renamed into place; ``out_dir`` gets a
+    ``.pix2pix-tf.json`` manifest of what was written (:class:`pix2pix_tf.outputs.OutputFolder`).
+    A failure (full disk, no readable photo) removes the files and folders this call created.
+
     Raises:
         RecipeError: unknown task or bad options/arguments.
-        DataError: src_dir missing or without images, out_dir not empty, or no readable photo.
+        DataError: src_dir missing or without images, out_dir already holds pairs (without
+            ``overwrite``), or no readable photo.
+        NameCollision: two photos would get the same output name (listed).
+        WriteError: out_dir unusable or holding files pix2pix-tf did not write, or a file
+            cannot be written (disk full, read-only).
     """
     start = time.perf_counter()
     opts = resolve_options(task, **options)
@@ -522,23 +545,23 @@ def make_pairs(task: str, src_dir, out_dir, size: int = 256, val_fraction: float
                           "< 1 so that some photos are left for training")
     if not isinstance(jpeg_quality, int) or not 1 <= jpeg_quality <= 100:
         raise RecipeError(f"jpeg_quality = {jpeg_quality!r}: must be an integer in 1..100")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise RecipeError(f"seed = {seed!r}: must be an integer")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2 ** 32:
+        raise RecipeError(f"seed = {seed!r}: must be an integer in 0..{2 ** 32 - 1}")
 
     src, out = Path(src_dir), Path(out_dir)
     files = list_images(src)  # DataError: missing folder / no images
-    existing = _existing_pairs(out)
-    if existing:
-        if not overwrite:
-            raise DataError(f"{out}: already holds {len(existing)} image(s) in "
-                            f"{'/'.join(SPLITS)}/; use an empty folder or overwrite=True")
-        if any(src.resolve() == (out / s).resolve() for s in SPLITS):
-            raise DataError(f"{out}: overwrite would delete the source photos in {src}")
-        for p in existing:
-            p.unlink()
+    if any(src.resolve() == p.resolve() for p in (out, *(out / s for s in SPLITS))):
+        raise DataError(f"{out}: is the source folder {src} (or one of its splits); choose another "
+                        "output folder")
+    if folder_kind(out) == OUTPUT_KIND and not overwrite:
+        existing = _existing_pairs(out)
+        raise DataError(f"{out}: already holds {len(existing)} image(s) in "
+                        f"{'/'.join(SPLITS)}/; use an empty folder or --overwrite (overwrite=True)")
+    target = OutputFolder(out, OUTPUT_KIND, overwrite=overwrite).check()  # foreign folder: refused
 
     splits = assign_splits(len(files), val_fraction, test_fraction, int(seed))
-    names = _out_names(files)
+    names = _out_names(files)  # NameCollision
+    target.plan({f"{split}/{name}": str(f) for f, split, name in zip(files, splits, names)})
     encode = _pair_encoder(task, size, mode, jpeg_quality, opts).get_concrete_function()  # trace once, here
 
     def work(i: int) -> str | None:
@@ -547,25 +570,32 @@ def make_pairs(task: str, src_dir, out_dir, size: int = 256, val_fraction: float
         except DataError as e:
             return str(e)
         jpeg = encode(photo, tf.constant(_file_seed(int(seed), files[i].name)))
-        folder = out / splits[i]
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / names[i]).write_bytes(jpeg.numpy())
+        target.write(f"{splits[i]}/{names[i]}", jpeg.numpy())  # WriteError names the file
         return None
 
     counts = dict.fromkeys(SPLITS, 0)
     skipped = []
     bar = keras.utils.Progbar(len(files), verbose=1 if verbose else 0, unit_name="photo")
-    with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
+    target.open()
+    pool = ThreadPoolExecutor(max_workers=max(1, int(workers)))
+    try:
         for i, problem in enumerate(pool.map(work, range(len(files)))):
             if problem:
                 skipped.append({"file": str(files[i]), "reason": problem})
             else:
                 counts[splits[i]] += 1
             bar.update(i + 1, finalize=i + 1 == len(files))
+        if not any(counts.values()):
+            raise DataError(f"{src}: none of the {len(files)} images is readable; first: "
+                            f"{skipped[0]['reason']}")
+        target.finish()
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # no write may land after the clean-up
+        target.abort()
+        raise
+    finally:
+        pool.shutdown(wait=True)
     if verbose and skipped:
         print(f"skipped {len(skipped)} unreadable file(s); first: {skipped[0]['reason']}")
-    if not any(counts.values()):
-        raise DataError(f"{src}: none of the {len(files)} images is readable; first: "
-                        f"{skipped[0]['reason']}")
     return {**counts, "skipped": skipped, "seconds": time.perf_counter() - start, "task": task,
             "options": opts, "size": size, "seed": int(seed), "out_dir": str(out)}

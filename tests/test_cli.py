@@ -61,8 +61,11 @@ def test_make_sample_is_deterministic(tmp_path):
         r = cli("make-sample", "--out", tmp_path / name, "--train", 3, "--test", 2, "--size", 64, "--seed", 1)
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout.strip().splitlines()[-1])["train"] == 3
-    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.*"))
+    # the manifest (.pix2pix-tf.json, new with issue 13) records a creation time: images only
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.*")
+                   if p.name != ".pix2pix-tf.json")
     assert len(files) == 5
+    assert (tmp_path / "a" / ".pix2pix-tf.json").is_file()
     for f in files:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
 
@@ -88,7 +91,7 @@ def test_train_then_predict_on_the_bundled_sample(tmp_path):
             "--side-by-side")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "zz_broken.png" in r.stderr and "skipped 1" in r.stdout
-    outs = sorted((tmp_path / "out").iterdir())
+    outs = sorted(p for p in (tmp_path / "out").iterdir() if p.name != ".pix2pix-tf.json")  # + manifest
     assert [p.stem for p in outs] == [p.stem for p in sorted(src.iterdir())[:2]]
     src_img = tf.io.decode_image(next(src.glob(outs[0].stem + ".*")).read_bytes())
     out_img = tf.io.decode_png(outs[0].read_bytes())

@@ -38,7 +38,7 @@ def test_png_pairs_are_exact_and_sizes_follow_a(tmp_path):
         write_image(tmp_path / "B" / f"{name}.png", b[name])
     info = combine_folders(tmp_path / "A", tmp_path / "B", tmp_path / "out")
     assert info["pairs"] == 2 and info["resized"] == 1 and info["splits"] == {}
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["1.png", "2.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".pix2pix-tf.json", "1.png", "2.png"]
     one = _read(tmp_path / "out" / "1.png")
     assert one.shape == (12, 32, 3)
     np.testing.assert_array_equal(one[:, :16], a["1"])  # left half is A, bit for bit
@@ -60,7 +60,7 @@ def test_jpg_kept_mixed_extensions_gray_and_rgba_become_rgb(tmp_path):
     write_image(tmp_path / "A" / "g.jpeg", np.full((16, 16, 1), 100, np.uint8))  # grayscale
     write_image(tmp_path / "B" / "g.png", np.dstack([flat_b, np.full((16, 16), 7, np.uint8)]))  # RGBA
     combine_folders(tmp_path / "A", tmp_path / "B", tmp_path / "out")
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["g.jpeg", "x.jpg"]  # A's extension
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".pix2pix-tf.json", "g.jpeg", "x.jpg"]  # A's extension
     x = _read(tmp_path / "out" / "x.jpg").astype(int)
     assert x.shape == (16, 32, 3)
     assert np.abs(x[:, :16] - flat_a).max() <= 3 and np.abs(x[:, 16:] - flat_b).max() <= 3  # JPEG
@@ -141,10 +141,24 @@ def test_out_dir_not_empty_needs_overwrite(tmp_path, capsys):
     write_image(out / "old.png", _noise(2, 4, 4))
     args = ["--a", tmp_path / "A", "--b", tmp_path / "B", "--out", out]
     code, _, err = _run(capsys, *args)
-    assert code == 2 and f"{out}: not empty (1 entries, e.g. old.png)" in err and "--overwrite" in err
+    assert code == 2 and f"{out}: not empty (1 entries, e.g. old.png)" in err
+    # issue 13: --overwrite no longer deletes files pix2pix-tf did not write
+    code, _, err = _run(capsys, *args, "--overwrite")
+    assert code == 2 and "not written by pix2pix-tf" in err
+    assert sorted(p.name for p in out.iterdir()) == ["old.png"]
+    # a folder combine wrote itself needs --overwrite, which replaces its pairs, stale ones go
+    ours = tmp_path / "ours"
+    args = ["--a", tmp_path / "A", "--b", tmp_path / "B", "--out", ours]
+    assert _run(capsys, *args)[0] == 0
+    (tmp_path / "A" / "1.png").rename(tmp_path / "A" / "9.png")
+    (tmp_path / "B" / "1.png").rename(tmp_path / "B" / "9.png")
+    code, _, err = _run(capsys, *args)
+    assert code == 2 and "--overwrite" in err
     code, _, err = _run(capsys, *args, "--overwrite")
     assert code == 0, err
-    assert sorted(p.name for p in out.iterdir()) == ["1.png"]  # the stale image is gone
+    assert sorted(p.name for p in ours.iterdir()) == [".pix2pix-tf.json", "9.png"]  # the stale 1.png is gone
+    (tmp_path / "A" / "9.png").rename(tmp_path / "A" / "1.png")
+    (tmp_path / "B" / "9.png").rename(tmp_path / "B" / "1.png")
     code, _, err = _run(capsys, "--a", tmp_path / "A", "--b", tmp_path / "B", "--out", tmp_path / "A",
                         "--overwrite")
     assert code == 2 and "is also an input folder" in err

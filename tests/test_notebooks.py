@@ -1,14 +1,21 @@
 """The notebook course: committed clean, and each runs top to bottom in quick mode.
 
 The notebooks run with nbclient in a python3 kernel, working directory ``notebooks/``,
-``PIX2PIX_QUICK=1`` and ``PIX2PIX_RUN_DIR`` in a tmp folder; in order 01..05 so 04 and 05
-reuse the run 03 trained. 04 and 05 are also run alone (no run yet: they train one).
+``PIX2PIX_QUICK=1`` and ``PIX2PIX_RUN_DIR`` in a tmp folder; in order 01..07 so 04 and 05
+reuse the run 03 trained. 04 and 05 are also run alone (no run of 03: they train a stand-in
+in a folder of their own). 01 and 03 also run from a folder outside the checkout, as CI runs
+them from an installed wheel (no ``data/`` folder, no source tree):
+
+    python -m pytest -q tests/test_notebooks.py -k outside_the_checkout
+
+The badge row, install cell and Colab metadata are checked in ``tests/test_colab.py``.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -23,7 +30,6 @@ from nbclient.exceptions import CellExecutionError  # noqa: E402
 NB_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = ("01_data_pipeline", "02_generator_and_discriminator", "03_training_on_gpu",
              "04_visualizing_results", "05_export_savedmodel", "06_paper_ablations", "07_task_recipes")
-REPO_URL = "https://github.com/pix2pix-tf/pix2pix-tf"
 CELL_TIMEOUT = 300
 
 
@@ -42,7 +48,7 @@ def test_notebook_is_committed_clean_with_house_structure(name):
     nbformat.validate(nb)
     # stripped and normalised: what nbformat writes (indent 1, sorted keys), no outputs
     assert path.read_text(encoding="utf-8").rstrip("\n") == nbformat.writes(nb).rstrip("\n")
-    assert set(nb.metadata) <= {"kernelspec", "language_info"}
+    assert set(nb.metadata) <= {"kernelspec", "language_info", "colab", "accelerator"}
     assert nb.metadata["kernelspec"]["name"] == "python3"
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -50,38 +56,49 @@ def test_notebook_is_committed_clean_with_house_structure(name):
         assert set(cell.metadata) <= {"tags"}, cell.metadata
     first = nb.cells[0]
     assert first.cell_type == "markdown" and re.match(r"# \S", first.source)
-    nb_path = f"notebooks/{name}.ipynb"
-    assert f"https://colab.research.google.com/github/pix2pix-tf/pix2pix-tf/blob/main/{nb_path}" in first.source
-    assert f"{REPO_URL}/blob/main/{nb_path}" in first.source
-    assert "colab-badge.svg" in first.source
+    assert "colab-badge.svg" in first.source  # the badge's address: tests/test_colab.py
     sources = [c.source for c in nb.cells]
     assert any(s.startswith("## Overview") for s in sources)
     assert any(s.startswith("## Setup") for s in sources)
-    install = next(c.source for c in nb.cells if c.cell_type == "code" and "pip install" in c.source)
-    assert '"google.colab" in sys.modules' in install and "git+" + REPO_URL in install
+    install = next(c.source for c in nb.cells if c.cell_type == "code")
+    assert '"google.colab" in sys.modules' in install and "PIX2PIX_REPO" in install
     params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1 and 'os.environ.get("PIX2PIX_QUICK") == "1"' in params[0].source
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "import pix2pix_tf" in code
 
 
-def run_notebook(name: str, run_dir: Path, monkeypatch) -> float:
-    """Execute one notebook in quick mode; fail with the failing cell's error. Returns seconds."""
+def run_notebook(name: str, run_dir: Path | None, monkeypatch, workdir: Path = NB_DIR,
+                 extra_cells: tuple[str, ...] = ()) -> nbformat.NotebookNode:
+    """Execute one notebook in quick mode in ``workdir``; fail with the failing cell's error.
+
+    ``run_dir``: the course run folder (``PIX2PIX_RUN_DIR``); None: the notebook's default.
+    ``extra_cells`` are appended (code) before running. Returns the executed notebook.
+    """
     monkeypatch.setenv("PIX2PIX_QUICK", "1")
-    monkeypatch.setenv("PIX2PIX_RUN_DIR", str(run_dir))
+    if run_dir is None:
+        monkeypatch.delenv("PIX2PIX_RUN_DIR", raising=False)
+    else:
+        monkeypatch.setenv("PIX2PIX_RUN_DIR", str(run_dir))
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    nb = _read(name)
+    nb = nbformat.read(workdir / f"{name}.ipynb", as_version=4)
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in extra_cells]
     client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NB_DIR)}})
+                                     resources={"metadata": {"path": str(workdir)}})
     start = time.perf_counter()
     try:
         client.execute()
     except CellExecutionError as e:
         pytest.fail(f"{name}.ipynb failed:\n{e}", pytrace=False)
-    seconds = time.perf_counter() - start
-    print(f"{name}: {seconds:.1f} s")
-    return seconds
+    print(f"{name}: {time.perf_counter() - start:.1f} s")
+    return nb
+
+
+def printed(nb: nbformat.NotebookNode) -> str:
+    """Everything the executed notebook printed (stream outputs)."""
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.outputs if o.output_type == "stream")
 
 
 @pytest.fixture(scope="module")
@@ -91,19 +108,82 @@ def course_run_dir(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_in_quick_mode(name, course_run_dir, monkeypatch):
-    """In order: 03 writes the run that 04 and 05 read (they train one if run alone)."""
-    run_notebook(name, course_run_dir, monkeypatch)
+    """In order: 03 writes the run that 04 and 05 read (they train a stand-in if run alone)."""
+    nb = run_notebook(name, course_run_dir, monkeypatch)
     if name == "03_training_on_gpu":
         assert (course_run_dir / "config.json").is_file()
         assert list((course_run_dir / "checkpoints").glob("ckpt-*.index"))
         assert list((course_run_dir / "images").glob("epoch_*.png"))
         assert (course_run_dir / "history.csv").is_file()
+    if name in ("04_visualizing_results", "05_export_savedmodel"):
+        assert f"Using the run of notebook 03: {course_run_dir}," in printed(nb)
+        assert not course_run_dir.with_name("run_stand_in").exists()
     if name == "05_export_savedmodel":
         assert (course_run_dir / "saved_model" / "saved_model.pb").is_file()
 
 
-@pytest.mark.parametrize("name", ("04_visualizing_results", "05_export_savedmodel"))
-def test_notebook_runs_alone_without_a_run(name, tmp_path, monkeypatch):
+def test_05_runs_alone_without_a_run(tmp_path, monkeypatch):
     run_dir = tmp_path / "fresh_run"
-    run_notebook(name, run_dir, monkeypatch)
-    assert (run_dir / "summary.json").is_file()  # trained its own short run with train()
+    nb = run_notebook("05_export_savedmodel", run_dir, monkeypatch)
+    stand_in = tmp_path / "fresh_run_stand_in"
+    assert (stand_in / "summary.json").is_file()  # trained its own short run with train()
+    assert (stand_in / "saved_model" / "saved_model.pb").is_file()
+    assert not run_dir.exists()  # 03's folder is left alone
+    assert f"Using a stand-in (no run of notebook 03 in {run_dir}): {stand_in}," in printed(nb)
+
+
+def test_04_runs_alone_and_05_reuses_its_stand_in(tmp_path, monkeypatch):
+    """04 without a run of 03 trains the stand-in; 05, run after it, reuses it."""
+    run_dir = tmp_path / "run"
+    stand_in = tmp_path / "run_stand_in"
+    nb = run_notebook("04_visualizing_results", run_dir, monkeypatch)
+    assert "training a short stand-in" in printed(nb)
+    assert f"Using a stand-in (no run of notebook 03 in {run_dir}): {stand_in}," in printed(nb)
+    assert not run_dir.exists()  # 03's folder is left alone
+    summary = (stand_in / "summary.json").read_text()
+    nb = run_notebook("05_export_savedmodel", run_dir, monkeypatch)
+    assert "training a short stand-in" not in printed(nb)
+    assert f"Using a stand-in (no run of notebook 03 in {run_dir}): {stand_in}," in printed(nb)
+    assert (stand_in / "summary.json").read_text() == summary  # not trained again
+
+
+OUTSIDE = ("01_data_pipeline", "03_training_on_gpu")
+
+
+@pytest.mark.slow  # CI also runs them outside the checkout from the wheel (.ci/compat)
+def test_notebooks_run_outside_the_checkout(tmp_path, monkeypatch):
+    """01 and 03 copied to a folder of their own, run there: no data/ folder, no source tree.
+
+    When the package is imported from a checkout (``data/`` next to it), a copy of it on
+    PYTHONPATH hides the checkout, so the bundled sample is not found and is drawn into
+    KERAS_HOME; from an installed wheel the package is used as it is.
+    """
+    import pix2pix_tf
+
+    checkout = Path(pix2pix_tf.__file__).resolve().parents[1]
+    work = tmp_path / "course"
+    work.mkdir()
+    for name in OUTSIDE:
+        shutil.copy(NB_DIR / f"{name}.ipynb", work)
+    if (checkout / "data").is_dir():
+        site = tmp_path / "site"
+        shutil.copytree(checkout / "pix2pix_tf", site / "pix2pix_tf",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+            [str(site)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))  # no sample cached earlier
+    monkeypatch.delenv("PIX2PIX_DATA_DIR", raising=False)
+    where = ("import pix2pix_tf\n"
+             "print('PACKAGE', pix2pix_tf.__file__)\n"
+             "print('DATA', DATA_DIR.resolve())")
+    outputs = {name: printed(run_notebook(name, None, monkeypatch, workdir=work, extra_cells=(where,)))
+               for name in OUTSIDE}
+    for name, text in outputs.items():
+        package = Path(re.search(r"^PACKAGE (.+)$", text, re.M).group(1))
+        data = Path(re.search(r"^DATA (.+)$", text, re.M).group(1))
+        if (checkout / "data").is_dir():
+            assert package.is_relative_to(tmp_path / "site"), (name, package)
+        assert not data.is_relative_to(checkout), (name, data)  # drawn, not the repository's data/
+        assert data.is_relative_to(tmp_path / "keras_home"), (name, data)
+    run = work / "runs" / "course"  # the default run folder, relative to the notebook
+    assert (run / "config.json").is_file() and list((run / "checkpoints").glob("ckpt-*.index"))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import make_pair, write_image
+from pix2pix_tf import safety
 from pix2pix_tf.config import Pix2PixConfig
 from pix2pix_tf.data import make_dataset
 from pix2pix_tf.datasets import standard
@@ -45,27 +46,36 @@ def test_download_from_file_url_is_readable_by_make_dataset(tmp_path):
     assert sorted(p.name for p in (folder / "train").iterdir()) == ["1.jpg", "2.jpg", "3.jpg"]
     assert len(list((folder / "val").iterdir())) == 2
     assert not (dest / "facades.tar.gz").exists()  # archive removed after extraction
-    cfg = Pix2PixConfig(image_size=16, load_size=18, direction="BtoA")
+    cfg = Pix2PixConfig(image_size=32, load_size=36, direction="BtoA")  # 16 is too small for the PatchGAN now
     ds, n = make_dataset(folder, "train", cfg)
     x, y = next(iter(ds))
-    assert n == 3 and x.shape == y.shape == (1, 16, 16, 3)
+    assert n == 3 and x.shape == y.shape == (1, 32, 32, 3)
     _, n_val = make_dataset(folder, "val", cfg)
     assert n_val == 2
 
 
 def test_already_extracted_does_not_download(tmp_path, capsys):
     dest = tmp_path / "datasets"
-    (dest / "facades" / "train").mkdir(parents=True)
+    safety.claim_folder(dest / "facades", kind="dataset")  # the marker a completed download leaves
+    (dest / "facades" / "train").mkdir()
     missing = (tmp_path / "nowhere").as_uri()  # would fail if it were fetched
     assert standard.download("facades", dest, base_url=missing) == dest / "facades"
     assert "already" in capsys.readouterr().out
+
+
+def test_folder_without_the_marker_is_not_taken_as_downloaded(tmp_path):
+    dest = tmp_path / "datasets"
+    (dest / "facades" / "train").mkdir(parents=True)  # a partial tree, or somebody else's
+    with pytest.raises(standard.DatasetError, match="already exists and is not a dataset extracted"):
+        standard.download("facades", dest, base_url=(tmp_path / "nowhere").as_uri(), verbose=False)
+    assert [p.name for p in dest.iterdir()] == ["facades"] and not any((dest / "facades" / "train").iterdir())
 
 
 def test_failed_download_raises_dataset_error_and_leaves_nothing(tmp_path):
     dest = tmp_path / "datasets"
     with pytest.raises(standard.DatasetError, match="download .* failed"):
         standard.download("maps", dest, base_url=(tmp_path / "nowhere").as_uri(), verbose=False)
-    assert not any(dest.iterdir())
+    assert not dest.exists()  # created for the call, removed again with nothing in it
 
 
 def test_unknown_name_lists_the_six(tmp_path):

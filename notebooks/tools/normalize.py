@@ -1,9 +1,18 @@
 """Strip and normalise the course notebooks so they are committed clean.
 
 Removes outputs, sets execution counts to null, keeps only the ``tags`` of each cell's
-metadata, reduces the notebook metadata to the kernelspec and gives cells stable ids;
-writes with nbformat (indent 1, sorted keys). ``--check`` only reports notebooks that
-would change (exit status 1), for CI.
+metadata and gives cells stable ids; writes with nbformat (indent 1, sorted keys).
+
+The notebook metadata is reduced to the kernelspec and the keys Colab reads: every notebook
+has ``colab.provenance = []``; a notebook that trains (:data:`GPU_NOTEBOOKS`) asks Colab
+for a GPU runtime (``accelerator: GPU``, ``colab.gpuType: T4``); on the others an
+``accelerator`` / ``gpuType`` already there is kept.
+
+Where the course comes from is written in one place, ``pix2pix_tf/colab.py``
+(``REPOSITORY``, ``BRANCH``): this tool rewrites every notebook's badge row (in the first
+cell) and its install cell (the first code cell) from it. To move the repository, change
+the constants there and run this tool. ``--check`` only reports notebooks that would
+change (exit status 1), for CI.
 
 Usage:
     python notebooks/tools/normalize.py [--check] [NOTEBOOK ...]   (default: notebooks/*.ipynb)
@@ -12,18 +21,78 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
 import nbformat
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1]
+# Notebooks that train something: Colab opens them on a GPU runtime.
+GPU_NOTEBOOKS = ("02_generator_and_discriminator", "03_training_on_gpu", "04_visualizing_results",
+                 "05_export_savedmodel", "06_paper_ablations", "07_task_recipes")
+GPU_TYPE = "T4"  # the GPU of Colab's free tier
 
 
-def normalize(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Return ``nb`` stripped of outputs and volatile metadata (modified in place)."""
-    nb.metadata = nbformat.NotebookNode({"kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
+class NotebookError(ValueError):
+    """A notebook lacks a part this tool rewrites (badge row, install cell)."""
+
+
+def load_colab():
+    """``pix2pix_tf/colab.py`` of this checkout (by path: the installed package may be another)."""
+    path = NOTEBOOK_DIR.parent / "pix2pix_tf" / "colab.py"
+    spec = importlib.util.spec_from_file_location("_pix2pix_tf_colab", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def notebook_metadata(old: dict, gpu: bool) -> nbformat.NotebookNode:
+    """The committed notebook metadata: kernelspec, language and the Colab keys."""
+    old_colab = old.get("colab") or {}
+    colab = {"provenance": []}
+    accelerator = "GPU" if gpu else old.get("accelerator")
+    gpu_type = GPU_TYPE if gpu else old_colab.get("gpuType")
+    if gpu_type:
+        colab["gpuType"] = gpu_type
+    meta = {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}, "colab": colab}
+    if accelerator:
+        meta["accelerator"] = accelerator
+    return nbformat.from_dict(meta)
+
+
+def set_repository(nb: nbformat.NotebookNode, name: str, colab=None) -> nbformat.NotebookNode:
+    """Rewrite the badge row and the install cell of notebook ``name`` from ``pix2pix_tf.colab``."""
+    colab = colab or load_colab()
+    first = nb.cells[0] if nb.cells else None
+    if first is None or first.cell_type != "markdown":
+        raise NotebookError(f"{name}: the first cell is not the Markdown title cell")
+    lines = first.source.split("\n")
+    badge = colab.badge_row(name)
+    rows = [i for i, line in enumerate(lines) if "colab-badge.svg" in line]
+    if rows:
+        lines[rows[0]] = badge
+    else:
+        lines[1:1] = ["", badge]
+    first.source = "\n".join(lines)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if not code or not ("PIX2PIX_REPO" in code[0].source or "pip install" in code[0].source):
+        raise NotebookError(f"{name}: the first code cell is not the install cell")
+    code[0].source = colab.install_cell_source()
+    return nb
+
+
+def normalize(nb: nbformat.NotebookNode, name: str | None = None, colab=None) -> nbformat.NotebookNode:
+    """Return ``nb`` stripped of outputs and volatile metadata (modified in place).
+
+    With ``name`` (the file's stem), also set its Colab metadata and rewrite its badge row and
+    install cell from ``pix2pix_tf.colab``.
+    """
+    nb.metadata = notebook_metadata(nb.metadata, gpu=name in GPU_NOTEBOOKS)
     nb.nbformat, nb.nbformat_minor = 4, 5
+    if name is not None:
+        set_repository(nb, name, colab)
     for i, cell in enumerate(nb.cells):
         tags = cell.get("metadata", {}).get("tags")
         cell.metadata = nbformat.NotebookNode({"tags": list(tags)} if tags else {})
@@ -36,16 +105,27 @@ def normalize(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def normalized_text(path: Path, colab=None) -> str:
+    """What this tool writes for the notebook at ``path``."""
+    nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+    return nbformat.writes(normalize(nb, path.stem, colab)) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--check", action="store_true", help="report, do not rewrite")
     args = parser.parse_args(argv)
-    paths = args.notebooks or sorted(Path(__file__).resolve().parents[1].glob("*.ipynb"))
+    paths = args.notebooks or sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+    colab = load_colab()
     dirty = []
     for path in paths:
         before = path.read_text(encoding="utf-8")
-        after = nbformat.writes(normalize(nbformat.reads(before, as_version=4))) + "\n"
+        try:
+            after = normalized_text(path, colab)
+        except NotebookError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         if after != before:
             dirty.append(path)
             if not args.check:

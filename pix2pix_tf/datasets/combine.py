@@ -28,9 +28,11 @@ import tensorflow as tf
 
 from ..config import RESIZE_METHODS
 from ..data import DataError, list_images, read_image
-from .standard import IMAGE_SUFFIXES, SPLITS
+from ..outputs import OutputFolder
+from .standard import SPLITS
 
 FORMATS = ("jpg", "png")
+OUTPUT_KIND = "combined-dataset"  # the manifest kind of a folder written by combine_folders
 _SHOW = 3  # file names listed in an error message
 
 
@@ -124,26 +126,20 @@ def combine_pair(a_path: Path, b_path: Path, size: int | None = None,
     return tf.concat([a, b], axis=1), resized  # (H, 2W, 3)
 
 
-def _prepare_out(groups, out: Path, overwrite: bool) -> None:
-    """Check that ``out`` is empty; with ``overwrite``, delete the images it would hold."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise DataError(f"{out}: exists and is not a folder")
-    entries = list(out.iterdir())
-    if not entries:
-        return
-    if not overwrite:
-        raise DataError(f"{out}: not empty ({len(entries)} entries, e.g. {entries[0].name}); use an "
-                        "empty folder or overwrite (--overwrite)")
+def _prepare_out(groups, out: Path, overwrite: bool) -> OutputFolder:
+    """Check ``out`` before anything is written: not an input folder, empty or ours.
+
+    Raises:
+        DataError: an output folder is also an input folder.
+        WriteError: ``out`` is unusable, holds files pix2pix-tf did not write, or holds an
+            earlier combine without ``overwrite``.
+    """
     for a_folder, b_folder, out_folder, _ in groups:
-        if out_folder.resolve() in (a_folder.resolve(), b_folder.resolve()):
-            raise DataError(f"{out_folder}: is also an input folder; overwriting would delete its images")
-    for _, _, out_folder, _ in groups:
-        if out_folder.is_dir():
-            for path in out_folder.iterdir():
-                if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
-                    path.unlink()
+        if out_folder.resolve() in (a_folder.resolve(), b_folder.resolve()) \
+                or out.resolve() in (a_folder.resolve(), b_folder.resolve()):
+            raise DataError(f"{out_folder}: is also an input folder; writing there would "
+                            "overwrite its images")
+    return OutputFolder(out, OUTPUT_KIND, overwrite=overwrite).check()
 
 
 def combine_folders(a_dir: str | Path, b_dir: str | Path, out_dir: str | Path, size: int | None = None,
@@ -157,7 +153,9 @@ def combine_folders(a_dir: str | Path, b_dir: str | Path, out_dir: str | Path, s
         b_dir: the same for B, with the same file names (extensions may differ) and, if
             ``a_dir`` has split folders, the same split folders.
         out_dir: where the pairs go: ``out_dir/NAME.EXT``, or ``out_dir/SPLIT/NAME.EXT`` with
-            split folders. Must be empty or missing unless ``overwrite``.
+            split folders. Must be empty or missing, or (with ``overwrite``) written by an
+            earlier combine_folders. It gets a ``.pix2pix-tf.json`` manifest of the files
+            written; every file goes to a temporary name and is renamed into place.
         size: resize A and B to (size, size); None (default) keeps A's size and resizes B
             to it where they differ.
         image_format: "jpg" or "png"; None keeps each A file's extension (.jpg/.jpeg ->
@@ -166,8 +164,8 @@ def combine_folders(a_dir: str | Path, b_dir: str | Path, out_dir: str | Path, s
             each other.
         resize_method: one of :data:`pix2pix_tf.config.RESIZE_METHODS` ("nearest" keeps
             label colours exact).
-        overwrite: write into a non-empty ``out_dir``, deleting the images already in the
-            folders written to.
+        overwrite: replace the pairs an earlier combine_folders wrote in ``out_dir`` (its
+            stale files are removed; files it did not write are never touched).
         workers: threads reading and writing in parallel.
 
     Returns:
@@ -177,7 +175,10 @@ def combine_folders(a_dir: str | Path, b_dir: str | Path, out_dir: str | Path, s
     Raises:
         DataError: naming the folders or files: missing or empty folders, names only in A
             or only in B, differing split folders, unreadable images (nothing is left
-            written then), a non-empty ``out_dir``, or bad arguments.
+            written then), an output folder that is an input folder, or bad arguments.
+        NameCollision: two A files map to one output name (``x.png`` and ``X.png``).
+        WriteError: ``out_dir`` unusable or not ours (see above), or a file cannot be
+            written (disk full: the files this call created are removed again).
 
     Example:
         >>> info = combine_folders("A", "B", "data/mine", image_format="png")  # doctest: +SKIP
@@ -203,32 +204,35 @@ def combine_folders(a_dir: str | Path, b_dir: str | Path, out_dir: str | Path, s
     jobs = [(a, b, out_folder / (a.stem + (f".{image_format}" if image_format else a.suffix)), split)
             for a_folder, b_folder, out_folder, split in groups
             for a, b in match_pairs(a_folder, b_folder)]  # every name checked before writing
-    _prepare_out(groups, out, overwrite)
-    made = [f for f in [out] + [g[2] for g in groups] if not f.exists()]  # removed again on failure
+    target = _prepare_out(groups, out, overwrite)
+    target.plan({job[2].relative_to(out).as_posix(): f"{job[0]}" for job in jobs},
+                folders=tuple(split for *_, split in groups if split))
 
     def work(job) -> tuple[bool, str | None]:
-        a, b, target, _ = job
+        a, b, path, _ = job
         try:
             ab, resized = combine_pair(a, b, size, resize_method)
         except DataError as e:
             return False, str(e)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(_encode(ab, target.suffix.lower(), jpeg_quality))
+        target.write(path.relative_to(out).as_posix(), _encode(ab, path.suffix.lower(), jpeg_quality))
         return resized, None
 
-    with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
+    target.open()
+    pool = ThreadPoolExecutor(max_workers=max(1, int(workers)))
+    try:
         results = list(pool.map(work, jobs))
-    bad = [why for _, why in results if why]
-    if bad:
-        for (_, _, target, _), (_, why) in zip(jobs, results):
-            if not why:
-                target.unlink(missing_ok=True)
-        for folder in reversed(made):  # the folders this call made, now empty again
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
-        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        raise DataError(f"{len(bad)} of {len(jobs)} pairs have an unreadable image, nothing written; "
-                        f"first: {bad[0]}{more}")
+        bad = [why for _, why in results if why]
+        if bad:
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            raise DataError(f"{len(bad)} of {len(jobs)} pairs have an unreadable image, nothing "
+                            f"written; first: {bad[0]}{more}")
+        target.finish()
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # no write may land after the clean-up
+        target.abort()  # the files and folders this call created
+        raise
+    finally:
+        pool.shutdown(wait=True)
     splits = {split: sum(1 for job in jobs if job[3] == split) for _, _, _, split in groups if split}
     return {"pairs": len(jobs), "splits": splits, "resized": sum(r for r, _ in results),
             "format": image_format or "keep", "out_dir": str(out),

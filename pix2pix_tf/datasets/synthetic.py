@@ -31,12 +31,21 @@ TensorFlow is only used (lazily) to encode JPEG/PNG files.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LABEL_COLORS", "CLASS_NAMES", "render_facade", "make_pair", "write_sample"]
+from ..config import Pix2PixError
+
+__all__ = ["LABEL_COLORS", "CLASS_NAMES", "render_facade", "make_pair", "write_sample",
+           "SampleError", "MIN_SIZE", "OUTPUT_KIND"]
+
+MIN_SIZE = 16  # smallest side write_sample draws (and the step of its sizes)
+OUTPUT_KIND = "sample-dataset"  # the manifest kind of a folder written by write_sample
+
+
+class SampleError(Pix2PixError):
+    """An argument of :func:`write_sample` is out of range (a ValueError; the CLI exits 2)."""
 
 #: Class name -> RGB colour of that class in the label map ``A``. The palette
 #: follows the spirit of the CMP facades labels (blue wall, light-blue windows,
@@ -523,6 +532,7 @@ def write_sample(
     seed: int = 0,
     image_format: str = "jpg",
     quality: int = 95,
+    overwrite: bool = False,
 ) -> dict:
     """Write a small synthetic facades dataset in the aligned pix2pix layout.
 
@@ -531,38 +541,62 @@ def write_sample(
     from ``seed``, the split and the index, so train and test never share a
     seed and the same arguments always give byte-identical files.
 
+    Every file is written to a temporary name and renamed into place; each folder gets
+    a ``.pix2pix-tf.json`` manifest listing what was written (see
+    :class:`pix2pix_tf.outputs.OutputFolder`). On a failure (a full disk) the files and
+    folders this call created are removed again.
+
     Args:
-        out_dir: destination folder (created if needed).
+        out_dir: destination folder: missing, empty, or (with ``overwrite``) one written
+            by an earlier ``write_sample``.
         n_train: number of training images (>= 1).
         n_test: number of test images (>= 0).
         size: side of each half in pixels; a multiple of 16, at least 16.
-        seed: dataset seed.
+        seed: dataset seed, in 0..2**32 - 1.
         image_format: ``"jpg"``/``"jpeg"`` or ``"png"``.
         quality: JPEG quality in [1, 100] (ignored for PNG).
+        overwrite: replace the files an earlier ``write_sample`` wrote in ``out_dir``
+            (stale ones are removed; files it did not write are never touched).
 
     Returns:
         ``{"train": n_train, "test": n_test, "size": size, "seed": seed, "out_dir": str(out_dir)}``.
 
     Raises:
-        ValueError: on invalid counts, size, format or quality.
+        SampleError: on invalid counts, size, seed, format or quality (a ValueError).
+        WriteError: ``out_dir`` is unusable, holds files pix2pix-tf did not write, holds
+            an earlier sample without ``overwrite``, or a file cannot be written.
     """
-    if int(n_train) != n_train or n_train < 1:
-        raise ValueError(f"n_train must be an integer >= 1, got {n_train!r}")
-    if int(n_test) != n_test or n_test < 0:
-        raise ValueError(f"n_test must be an integer >= 0, got {n_test!r}")
-    if int(size) != size or size < 16 or size % 16 != 0:
-        raise ValueError(f"size must be a multiple of 16 and at least 16, got {size!r}")
+    from ..outputs import OutputFolder
+
+    def integer(value) -> bool:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+    if not integer(n_train) or n_train < 1:
+        raise SampleError(f"n_train must be an integer >= 1, got {n_train!r}")
+    if not integer(n_test) or n_test < 0:
+        raise SampleError(f"n_test must be an integer >= 0, got {n_test!r}")
+    if not integer(size) or size < MIN_SIZE or size % MIN_SIZE != 0:
+        raise SampleError(f"size must be a multiple of {MIN_SIZE} and at least {MIN_SIZE}, got {size!r}")
+    if not integer(seed) or not 0 <= seed < 2 ** 32:
+        raise SampleError(f"seed must be an integer in 0..{2 ** 32 - 1}, got {seed!r}")
     fmt = _IMAGE_FORMATS.get(str(image_format).lower())
     if fmt is None:
-        raise ValueError(f"unknown image_format {image_format!r}; use one of {sorted(_IMAGE_FORMATS)}")
-    if not 1 <= int(quality) <= 100:
-        raise ValueError(f"quality must be in [1, 100], got {quality!r}")
+        raise SampleError(f"unknown image_format {image_format!r}; use one of {sorted(_IMAGE_FORMATS)}")
+    if not integer(quality) or not 1 <= quality <= 100:
+        raise SampleError(f"quality must be in [1, 100], got {quality!r}")
 
-    out = Path(out_dir)
-    for split, count in (("train", int(n_train)), ("test", int(n_test))):
-        folder = out / split
-        os.makedirs(folder, exist_ok=True)
-        for i in range(count):
-            pair = make_pair(_image_seed(seed, split, i), int(size))
-            (folder / f"{i:04d}.{fmt}").write_bytes(_encode(pair, fmt, int(quality)))
+    counts = {"train": int(n_train), "test": int(n_test)}
+    files = {f"{split}/{i:04d}.{fmt}": f"{split} image {i}"
+             for split, count in counts.items() for i in range(count)}
+    out = OutputFolder(out_dir, OUTPUT_KIND, overwrite=overwrite).check()
+    out.plan(files, folders=tuple(counts)).open()  # an empty test/ is still made when n_test = 0
+    try:
+        for split, count in counts.items():
+            for i in range(count):
+                pair = make_pair(_image_seed(seed, split, i), int(size))
+                out.write(f"{split}/{i:04d}.{fmt}", _encode(pair, fmt, int(quality)))
+        out.finish()
+    except BaseException:
+        out.abort()
+        raise
     return {"train": int(n_train), "test": int(n_test), "size": int(size), "seed": seed, "out_dir": str(out_dir)}
