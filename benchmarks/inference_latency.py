@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from pix2pix_tf.config import Pix2PixConfig  # noqa: E402
-from pix2pix_tf.export import export_saved_model, export_tflite  # noqa: E402
+from pix2pix_tf.run.export import export_saved_model, export_tflite  # noqa: E402
 from pix2pix_tf.generator import build_generator  # noqa: E402
 
 
@@ -57,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.run:
-        from pix2pix_tf.train import load_run
+        from pix2pix_tf.run.train import load_run
         model = load_run(args.run)
         generator, config = model.generator, model.config
     else:

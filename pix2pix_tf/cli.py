@@ -32,7 +32,7 @@ import warnings
 
 from .config import Pix2PixConfig, Pix2PixError, default_load_size
 from . import config as config_module
-from .recipe_options import DEFAULT_OPTIONS, OPTION_HELP, TASKS
+from .datasets.recipe_options import DEFAULT_OPTIONS, OPTION_HELP, TASKS
 
 _CHOICES = {
     "direction": config_module.DIRECTIONS, "norm": config_module.NORMS,
@@ -294,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(args) -> int:
     if args.command == "train":
-        from .train import check_resume_flags, check_run_dir, train
+        from .run.train import check_resume_flags, check_run_dir, train
         config = _config_from_args(args)
         if args.resume:  # the same flags as the run's are fine; a different value is refused
             check_run_dir(args.out, resume=True)
@@ -316,7 +316,7 @@ def _run(args) -> int:
                                                   "test", "saved_model")}, indent=2))
         print(f"run written to {args.out}")
     elif args.command == "predict":
-        from .predict import predict_files
+        from .run.predict import predict_files
         result = predict_files(args.model, args.input, args.out, aligned=args.aligned,
                                side_by_side=args.side_by_side, size_mode=args.size_mode,
                                overwrite=args.overwrite)
@@ -326,13 +326,13 @@ def _run(args) -> int:
         if not result["written"]:
             return 1
     elif args.command == "export":
-        from .export import export_run
+        from .run.export import export_run
         path = export_run(args.run, args.out, args.format, args.inference_mode, quantize=args.quantize)
         print(f"exported {args.format} to {path}")
     elif args.command == "evaluate":
         from pathlib import Path
         from .data import find_test_split
-        from .evaluate import evaluate
+        from .run.evaluate import evaluate
         split = args.split or find_test_split(args.data) or "test"
         model = Path(args.model)
         # next to a bare SavedModel, inside a run folder
@@ -345,7 +345,7 @@ def _run(args) -> int:
         print(json.dumps(result, indent=2))
         print(f"written to {out}/metrics.json, best.png, worst.png")
     elif args.command == "make-pairs":
-        from .recipes import make_pairs
+        from .datasets.recipes import make_pairs
         options = {}
         for item in args.opt:
             name, sep, value = item.partition("=")

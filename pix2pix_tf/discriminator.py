@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import keras
 
-from .blocks import conv_init, downsample, norm_layer, walk_layers
+from .blocks import conv_init, downsample, norm_layer
+from .inference import walk_layers
 from .config import ConfigError, Pix2PixConfig
 from .losses import objective_terms
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import keras
 
-from .blocks import NoiseDropout, _MODE_TABLE, conv_init, downsample, norm_layer, upsample
+from .inference import NoiseDropout, MODE_TABLE
+from .blocks import conv_init, downsample, norm_layer, upsample
 from .config import Pix2PixConfig
 
 
@@ -179,7 +180,7 @@ def residual_block(filters: int, config: Pix2PixConfig, name: str | None = None)
     layers = [ReflectionPadding2D(1, name="pad1"), *_conv_norm(filters, 3, config, suffix="1"),
               keras.layers.ReLU(name="relu")]
     if config.dropout_rate > 0:
-        layers.append(NoiseDropout(config.dropout_rate, at_inference=_MODE_TABLE[config.inference_mode][1],
+        layers.append(NoiseDropout(config.dropout_rate, at_inference=MODE_TABLE[config.inference_mode][1],
                                    name="dropout"))
     layers += [ReflectionPadding2D(1, name="pad2"), *_conv_norm(filters, 3, config, suffix="2")]
     return keras.Sequential(layers, name=name)

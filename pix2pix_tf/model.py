@@ -13,12 +13,14 @@ import keras
 import tensorflow as tf
 
 from . import losses
-from .blocks import cpu_speed_paths, dropout_seed_states
+from .fast import cpu_speed_paths
+from .fast.adam import FusedAdam
+from .inference import dropout_seed_states
 from .config import Pix2PixConfig
 from .discriminator import build_discriminator, discriminator_is_conditional
 from .generator import build_generator
 from .metrics import image_metrics
-from .precision import precision_scope
+from .fast.precision import precision_scope
 
 
 def make_optimizer(config: Pix2PixConfig, total_steps: int | None = None) -> keras.optimizers.Adam:
@@ -29,52 +31,6 @@ def make_optimizer(config: Pix2PixConfig, total_steps: int | None = None) -> ker
         lr = LinearDecayAfter(config.learning_rate, start, max(total_steps - start, 1))
     adam = FusedAdam if cpu_speed_paths() else keras.optimizers.Adam  # same variables either way
     return adam(learning_rate=lr, beta_1=config.beta_1, beta_2=config.beta_2)
-
-
-@keras.saving.register_keras_serializable(package="pix2pix_tf")
-class FusedAdam(keras.optimizers.Adam):
-    """Keras' Adam with each variable's update done by TensorFlow's fused ``ApplyAdam`` kernel.
-
-    Same maths as ``keras.optimizers.Adam`` (m, v and the bias-corrected step size
-    ``lr * sqrt(1 - beta2^t) / (1 - beta1^t)``), same variables (checkpoints are
-    interchangeable), but one pass over memory per weight instead of a chain of separate
-    element-wise ops. The U-Net has 54 M weights, so the update is memory-bound: on the
-    2-core CI CPU it is about 3x faster (``benchmarks/train_throughput.py``).
-    Falls back to Keras' update for AMSGrad and non-float32 variables.
-    """
-
-    def update_step(self, gradient, variable, learning_rate):
-        slots = None
-        if not (self.amsgrad or variable.dtype != tf.float32 or isinstance(gradient, tf.IndexedSlices)):
-            slots = self.adam_slots(variable)
-        if slots is None:
-            return super().update_step(gradient, variable, learning_rate)
-        m, v = slots
-        t = tf.cast(self.iterations + 1, tf.float32)
-        tf.raw_ops.ResourceApplyAdam(
-            var=variable.handle, m=m.handle, v=v.handle,
-            beta1_power=tf.pow(tf.cast(self.beta_1, tf.float32), t),
-            beta2_power=tf.pow(tf.cast(self.beta_2, tf.float32), t),
-            lr=tf.cast(learning_rate, tf.float32), beta1=tf.cast(self.beta_1, tf.float32),
-            beta2=tf.cast(self.beta_2, tf.float32), epsilon=tf.cast(self.epsilon, tf.float32),
-            grad=tf.cast(gradient, tf.float32))
-
-
-    def adam_slots(self, variable):
-        """The (m, v) ``tf.Variable`` pair Keras' Adam keeps for ``variable``, or None.
-
-        Keras keeps them in private attributes (``_momentums``, ``_velocities``, indexed by
-        ``_get_variable_index``; unchanged from keras 3.0 to 3.15). Should a Keras release
-        rename them, this returns None and the update falls back to Keras' own Adam, so
-        training stays correct, only slower (``tests/test_compat.py`` checks both paths).
-        """
-        try:
-            index = self._get_variable_index(variable)
-            m, v = self._momentums[index].value, self._velocities[index].value
-            _ = m.handle, v.handle, variable.handle
-        except (AttributeError, IndexError, KeyError, TypeError):
-            return None
-        return m, v
 
 
 @keras.saving.register_keras_serializable(package="pix2pix_tf")

@@ -56,7 +56,7 @@ def trained_run(tmp_path_factory):
     Returns (root, summary, config) with root/data (6 train + 2 test pairs) and root/run.
     Tests that change the run copy it first.
     """
-    from pix2pix_tf.train import train
+    from pix2pix_tf.run.train import train
 
     root = tmp_path_factory.mktemp("trained")
     rng = np.random.default_rng(0)

@@ -8,10 +8,11 @@ import keras
 import pytest
 import tensorflow as tf
 
-from pix2pix_tf import blocks
-from pix2pix_tf.blocks import BatchNorm, walk_layers
+from pix2pix_tf.fast.matmul import SmallMapMatmul
+from pix2pix_tf.inference import BatchNorm, walk_layers
 from pix2pix_tf.config import Pix2PixConfig
-from pix2pix_tf.model import FusedAdam, Pix2Pix
+from pix2pix_tf.fast.adam import FusedAdam
+from pix2pix_tf.model import Pix2Pix
 
 CFG = Pix2PixConfig(image_size=64, load_size=72, ngf=8, ndf=8)
 
@@ -31,7 +32,7 @@ def _built(monkeypatch, gpu: bool):
 def test_speed_paths_only_without_a_gpu(monkeypatch, gpu):
     model, layers = _built(monkeypatch, gpu)
     bns = [l for l in layers if isinstance(l, BatchNorm)]
-    matmuls = [l for l in layers if isinstance(l, blocks._SmallMapMatmul) and l.max_matmul_size > 0]
+    matmuls = [l for l in layers if isinstance(l, SmallMapMatmul) and l.max_matmul_size > 0]
     assert bns, "the paper's networks have batch norm"
     assert all(l.fused is (not gpu) for l in bns)
     assert bool(matmuls) is (not gpu)

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from pix2pix_tf import cli
-from pix2pix_tf.export import is_our_tflite
+from pix2pix_tf.run.export import is_our_tflite
 from pix2pix_tf.safety import LOCK, MANIFEST, read_manifest
-from pix2pix_tf.train import load_run
+from pix2pix_tf.run.train import load_run
 from treesnap import changed, snapshot
 
 MODEL = ["--image-size", "64", "--ngf", "8", "--ndf", "8"]  # the trained_run's config flags
@@ -324,7 +324,7 @@ def test_a_stale_lock_from_a_killed_process_is_taken_over(capsys, data, run):
 
 # ------------------------------------------------------------------ files changing under us
 def test_a_training_file_that_disappears_mid_run_is_named(capsys, monkeypatch, trained_run, tmp_path):
-    from pix2pix_tf import train as train_module
+    from pix2pix_tf.run import train as train_module
 
     data = Path(shutil.copytree(trained_run[0] / "data", tmp_path / "data"))
     victim = data / "train" / "003.png"

@@ -6,7 +6,7 @@ import tensorflow as tf
 from conftest import SAMPLE_DATA
 from pix2pix_tf.config import Pix2PixConfig
 from pix2pix_tf.data import make_dataset
-from pix2pix_tf.train import train
+from pix2pix_tf.run.train import train
 
 
 def test_a_few_hundred_steps_learn_the_sample(tmp_path):

@@ -1,4 +1,4 @@
-"""Tests for pix2pix_tf.recipes: photos -> paired A|B datasets by degradation."""
+"""Tests for pix2pix_tf.datasets.recipes: photos -> paired A|B datasets by degradation."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pix2pix_tf import recipes as R
+from pix2pix_tf.datasets import recipes as R
 from pix2pix_tf.config import Pix2PixConfig, Pix2PixError
 from pix2pix_tf.data import DataError, make_dataset
 from pix2pix_tf.datasets.synthetic import render_facade
-from pix2pix_tf.recipes import DEFAULT_OPTIONS, TASKS, RecipeError
+from pix2pix_tf.datasets.recipes import DEFAULT_OPTIONS, TASKS, RecipeError
 
 
 def _photo(seed: int = 3, size: int = 64) -> np.ndarray:

@@ -17,10 +17,10 @@ import tensorflow as tf
 
 from conftest import make_pair, write_image
 from pix2pix_tf import cli
-from pix2pix_tf.callbacks import TrainingDiverged
+from pix2pix_tf.run.callbacks import TrainingDiverged
 from pix2pix_tf.config import Pix2PixConfig
 from pix2pix_tf.model import Pix2Pix
-from pix2pix_tf.train import load_run, train
+from pix2pix_tf.run.train import load_run, train
 
 MODEL = ["--image-size", "64", "--ngf", "16", "--ndf", "16"]  # config flags: not with --resume
 RUN = ["--steps-per-epoch", "4", "--quiet", "--no-export", "--keep-checkpoints", "50"]

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pix2pix_tf.blocks import MatmulConv2D, MatmulConv2DTranspose
+from pix2pix_tf.fast.matmul import MatmulConv2D, MatmulConv2DTranspose
 from pix2pix_tf.config import ConfigError, Pix2PixConfig
-from pix2pix_tf.distribute import StrategyError, check_global_batch, make_strategy
-from pix2pix_tf.model import FusedAdam, Pix2Pix
-from pix2pix_tf.precision import auto_precision, precision_scope, resolve_precision
+from pix2pix_tf.fast.distribute import StrategyError, check_global_batch, make_strategy
+from pix2pix_tf.fast.adam import FusedAdam
+from pix2pix_tf.model import Pix2Pix
+from pix2pix_tf.fast.precision import auto_precision, precision_scope, resolve_precision
 
 
 def _batch(size=32, n=2, seed=0):
@@ -179,7 +180,7 @@ _TWO_REPLICAS = textwrap.dedent('''
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras, numpy as np
     from pix2pix_tf.config import Pix2PixConfig
-    from pix2pix_tf.distribute import make_strategy, check_global_batch
+    from pix2pix_tf.fast.distribute import make_strategy, check_global_batch
     from pix2pix_tf.model import Pix2Pix
 
     cfg = Pix2PixConfig(image_size=32, load_size=32, ngf=8, ndf=8, dropout_rate=0.0,
@@ -255,7 +256,7 @@ def test_cached_pipeline_gives_the_same_stream(pair_dir, tiny_config, preprocess
 def test_fused_batch_norm_matches_keras(shape):
     """BatchNorm's fused training kernel == Keras' BatchNormalization: output, gradients and
     the moving averages (Keras' biased variance)."""
-    from pix2pix_tf.blocks import BatchNorm
+    from pix2pix_tf.inference import BatchNorm
     rng = np.random.default_rng(0)
     x = tf.constant(rng.normal(size=shape).astype("float32") * 3 + 1)
     ref = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer="random_normal",
@@ -282,7 +283,7 @@ def test_fused_batch_norm_matches_keras(shape):
 @pytest.mark.slow
 def test_train_under_a_mirrored_strategy_writes_a_complete_run(pair_dir, tiny_config, tmp_path):
     """train(strategy="mirrored") (one CPU replica here): build, fit, checkpoint, resume, export."""
-    from pix2pix_tf.train import load_run, train
+    from pix2pix_tf.run.train import load_run, train
     cfg = tiny_config.replace(image_size=32, load_size=36)
     summary = train(cfg, pair_dir, tmp_path / "run", steps=3, strategy="mirrored", verbose=0)
     assert summary["strategy"] == "mirrored" and summary["replicas"] == 1

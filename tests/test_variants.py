@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from pix2pix_tf import losses
-from pix2pix_tf.blocks import BatchNorm, NoiseDropout, set_inference_mode, walk_layers
+from pix2pix_tf.inference import BatchNorm, NoiseDropout, set_inference_mode, walk_layers
 from pix2pix_tf.config import NET_GS, ConfigError, Pix2PixConfig
 from pix2pix_tf.discriminator import build_discriminator, discriminator_is_conditional, receptive_field
 from pix2pix_tf.generator import ReflectionPadding2D, build_generator

@@ -29,8 +29,9 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import pix2pix_tf  # noqa: E402
-from pix2pix_tf.blocks import BatchNorm  # noqa: E402
-from pix2pix_tf.model import FusedAdam  # noqa: E402
+from pix2pix_tf.fast.batchnorm import fusable  # noqa: E402
+from pix2pix_tf.inference import BatchNorm  # noqa: E402
+from pix2pix_tf.fast.adam import FusedAdam  # noqa: E402
 
 COMPAT = os.environ.get("PIX2PIX_COMPAT") == "1"
 end_to_end = pytest.mark.skipif(not COMPAT, reason="end-to-end stack check: PIX2PIX_COMPAT=1 (.ci/compat)")
@@ -100,7 +101,7 @@ def test_batchnorm_fused_training_matches_keras_with_and_without_renorm(has_reno
     if has_renorm and not hasattr(fused, "renorm"):  # and this one like 3.14+
         fused.renorm = False
     assert hasattr(fused, "renorm") == has_renorm
-    assert fused._fusable(x, None)
+    assert fusable(fused, x)
     np.testing.assert_allclose(fused(x, training=True), plain(x, training=True), atol=1e-5)
     np.testing.assert_allclose(fused.moving_variance.numpy(), plain.moving_variance.numpy(), atol=1e-6)
 

@@ -34,13 +34,13 @@ import keras
 import tensorflow as tf
 
 from . import callbacks as cb
-from . import safety
-from .blocks import set_inference_mode
-from .config import ConfigError, Pix2PixConfig, Pix2PixError
-from .data import DataError, find_test_split, make_dataset, split_pairs, train_image_shape
-from .distribute import check_global_batch, make_strategy
+from .. import safety
+from ..inference import set_inference_mode
+from ..config import ConfigError, Pix2PixConfig, Pix2PixError
+from ..data import DataError, find_test_split, make_dataset, split_pairs, train_image_shape
+from ..fast.distribute import check_global_batch, make_strategy
 from .export import export_saved_model
-from .model import Pix2Pix
+from ..model import Pix2Pix
 
 RUN_KIND = "run"  # the manifest kind of a run folder (see pix2pix_tf.safety)
 RUN_FILES = ("config.json", "image_shape.json", "checkpoints", "logs", "images", "history.csv",
@@ -416,7 +416,7 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
             (where it pays), off on CPU (where it is slower: benchmarks/train_throughput.py).
         deterministic: enable TensorFlow op determinism (bitwise-repeatable runs on CPU).
         skip_bad_files: leave unreadable images out with a warning instead of stopping.
-        strategy: tf.distribute strategy name (see :mod:`pix2pix_tf.distribute`); the
+        strategy: tf.distribute strategy name (see :mod:`pix2pix_tf.fast.distribute`); the
             config's batch_size is the global batch.
         verbose: Keras progress bar setting.
 

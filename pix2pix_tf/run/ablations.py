@@ -4,7 +4,7 @@ Section 4.2 (table 1, figure 4) trains one generator with L1 alone, the cGAN alo
 both; section 4.4 (table 3, figure 6) changes the discriminator's patch from 1x1
 (PixelGAN) through 16x16 and 70x70 to 286x286 (ImageGAN at 256x256); figure 5 removes
 the U-Net's skip connections. Each ablation here is an ordered ``{label: config changes}``
-dict; :func:`run_ablation` trains one run per variant with :func:`pix2pix_tf.train.train`
+dict; :func:`run_ablation` trains one run per variant with :func:`pix2pix_tf.run.train.train`
 (same seed, data and steps for all), and returns one row of numbers per variant:
 
 * test L1 / PSNR / SSIM, the paper's kind of per-pixel scores;
@@ -42,11 +42,12 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-from . import plotting, safety
-from .config import Pix2PixConfig, Pix2PixError
-from .data import find_test_split, make_dataset
-from .discriminator import build_discriminator, receptive_field
-from .losses import objective_terms
+from .. import plotting
+from .. import safety
+from ..config import Pix2PixConfig, Pix2PixError
+from ..data import find_test_split, make_dataset
+from ..discriminator import build_discriminator, receptive_field
+from ..losses import objective_terms
 from .train import load_run, train
 
 # label -> config changes. Each variant names every field it is about, so the other
@@ -181,7 +182,7 @@ def run_ablation(variants: Mapping[str, Mapping[str, Any]], base_config: Pix2Pix
         steps: generator updates per variant.
         retrain: train again even where a matching run exists.
         log: called with one line per variant (None: silent).
-        **train_kwargs: passed to :func:`pix2pix_tf.train.train` (``export`` defaults to
+        **train_kwargs: passed to :func:`pix2pix_tf.run.train.train` (``export`` defaults to
             False and ``verbose`` to 0 here); they are part of what must match for reuse.
 
     Returns:

@@ -1,6 +1,6 @@
 """The recipe tasks and their options (no TensorFlow import, so the CLI can list them fast).
 
-See :mod:`pix2pix_tf.recipes` for what each task does.
+See :mod:`pix2pix_tf.datasets.recipes` for what each task does.
 """
 
 from __future__ import annotations

@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from . import safety
+from .. import safety
 from .callbacks import image_grid, save_png
-from .config import Pix2PixConfig, Pix2PixError
-from .data import find_test_split, make_dataset, split_pairs
+from ..config import Pix2PixConfig, Pix2PixError
+from ..data import find_test_split, make_dataset, split_pairs
 from .export import load_exported_config
-from .metrics import fid_from_features, image_metrics, inception_feature_extractor
+from ..metrics import fid_from_features, image_metrics, inception_feature_extractor
 from .train import find_enclosing_run, load_run
 
 EVALUATION_KIND = "evaluation"  # manifest kind of an evaluation output folder

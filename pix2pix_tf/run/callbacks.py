@@ -9,9 +9,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import safety
-from .config import Pix2PixError
-from .data import to_uint8
+from .. import safety
+from ..config import Pix2PixError
+from ..data import to_uint8
 
 
 def image_grid(inputs, outputs, targets) -> np.ndarray:

@@ -40,10 +40,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .config import Pix2PixError
-from .data import IMAGE_EXTENSIONS, DataError, list_images, read_image
-from .outputs import NameCollision, OutputFolder, describe_collisions, find_collisions
-from .safety import folder_kind
+from ..config import Pix2PixError
+from ..data import IMAGE_EXTENSIONS, DataError, list_images, read_image
+from ..outputs import NameCollision, OutputFolder, describe_collisions, find_collisions
+from ..safety import folder_kind
 from .recipe_options import DEFAULT_OPTIONS, OPTION_HELP, TASKS
 
 __all__ = ["TASKS", "DEFAULT_OPTIONS", "OPTION_HELP", "SPLITS", "RecipeError", "resolve_options",

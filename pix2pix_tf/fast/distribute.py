@@ -1,7 +1,7 @@
 """tf.distribute strategies for training on several GPUs, machines or a TPU.
 
 ``make_strategy(name)`` returns the strategy under whose ``scope()`` the model and both
-optimizers are built (:func:`pix2pix_tf.train.train` does this). The batch size in the
+optimizers are built (:func:`pix2pix_tf.run.train.train` does this). The batch size in the
 config is the *global* batch: each of N replicas gets ``batch_size / N`` images, its
 losses are divided by N and the gradients summed across replicas
 (:meth:`pix2pix_tf.model.Pix2Pix.train_step`), so N replicas at batch b give the same
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from .config import STRATEGIES, Pix2PixError
+from ..config import STRATEGIES, Pix2PixError
 
 
 class StrategyError(Pix2PixError):

@@ -20,10 +20,10 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from .config import Pix2PixError
-from .data import DataError, IMAGE_EXTENSIONS, list_images, read_image
+from ..config import Pix2PixError
+from ..data import DataError, IMAGE_EXTENSIONS, list_images, read_image
 from .export import load_exported_config
-from .outputs import OutputFolder
+from ..outputs import OutputFolder
 
 OUTPUT_KIND = "predictions"  # the manifest kind of a folder written by predict_files
 SIZE_MODES = ("resize", "native")

@@ -37,10 +37,10 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from . import safety
-from .blocks import dropout_seed_states, set_inference_mode
-from .config import Pix2PixConfig, Pix2PixError
-from .data import generator_stride, to_uint8
+from .. import safety
+from ..inference import dropout_seed_states, set_inference_mode
+from ..config import Pix2PixConfig, Pix2PixError
+from ..data import generator_stride, to_uint8
 
 CONFIG_ASSET = "pix2pix_config.json"
 SAVED_MODEL_KIND = "saved_model"  # manifest kind of an exported SavedModel folder

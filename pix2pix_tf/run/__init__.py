@@ -1,0 +1,9 @@
+"""Everything around the model: the run folder, training, callbacks, evaluation, prediction, export.
+
+* :mod:`.folder`: the run folder in one place: its layout, its lock, resuming, ``load_run``,
+  and "a SavedModel or a run" for the commands that take either.
+* :mod:`.train`: ``train(config, data_dir, out_dir)``, the one entry point of a run.
+* :mod:`.callbacks`: snapshots, checkpoints, the NaN guard, throughput, TensorBoard scalars.
+* :mod:`.evaluate`, :mod:`.predict`, :mod:`.export`: what a trained run is used for.
+* :mod:`.ablations`: the paper's ablation studies, one run per variant.
+"""
