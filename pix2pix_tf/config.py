@@ -19,6 +19,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from .errors import ConfigError, Pix2PixError, ResourceError  # noqa: F401  (re-exported)
+
 DIRECTIONS = ("AtoB", "BtoA")
 NORMS = ("batch", "instance", "none")
 GAN_MODES = ("vanilla", "lsgan")
@@ -38,26 +40,20 @@ STRATEGIES = ("none", "mirrored", "multiworker", "tpu", "auto")  # tf.distribute
 MAX_UNET_DEPTH = 8  # the paper's U-Net has 8 downsamplings (256 -> 1x1)
 
 
-class Pix2PixError(ValueError):
-    """Base of the errors caused by user input; the CLI prints them as one line and exits 2."""
+def choice(default: str, choices: tuple[str, ...]):
+    """A config field whose value is one of ``choices``; the CLI and :meth:`validate` read them
+    from the field's metadata (``dataclasses.fields(Pix2PixConfig)[i].metadata["choices"]``)."""
+    return dataclasses.field(default=default, metadata={"choices": choices})
 
-    exit_code = 2
 
+def field_choices() -> dict[str, tuple[str, ...]]:
+    """Field name -> allowed values, for every choice field of :class:`Pix2PixConfig`.
 
-class ConfigError(Pix2PixError):
-    """A configuration value is out of range or unknown; the message names the field.
-
-    Attributes:
-        field: the offending field's name, when there is one (None otherwise).
+    Example:
+        >>> field_choices()["direction"]
+        ('AtoB', 'BtoA')
     """
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
-
-
-class ResourceError(ConfigError):
-    """The config is valid but would need more memory than this machine has."""
+    return {f.name: f.metadata["choices"] for f in dataclasses.fields(Pix2PixConfig) if "choices" in f.metadata}
 
 
 MAX_SEED = 2 ** 32 - 1  # numpy's legacy seeding (keras.utils.set_random_seed) takes 32 bits
@@ -81,49 +77,49 @@ class Pix2PixConfig:
     random_mirror: bool = True  # horizontal flip with p=0.5 (paper: "mirroring")
     input_channels: int = 3  # channels of the conditioning image (A for AtoB)
     output_channels: int = 3  # channels of the generated image
-    direction: str = "AtoB"  # which half of an aligned A|B file is the input
-    resize_method: str = "bicubic"  # interpolation used by resizing (reference code: bicubic)
-    preprocess: str = "resize_and_crop"  # jitter: resize to load_size, crop image_size (paper); see data.py
-    dataset_mode: str = "aligned"  # A|B files or A/ B/ folders; "colorization": input = gray(target)
+    direction: str = choice("AtoB", DIRECTIONS)  # which half of an aligned A|B file is the input
+    resize_method: str = choice("bicubic", RESIZE_METHODS)  # interpolation used by resizing (reference code: bicubic)
+    preprocess: str = choice("resize_and_crop", PREPROCESSES)  # jitter: resize to load_size, crop image_size (paper); see data.py
+    dataset_mode: str = choice("aligned", DATASET_MODES)  # A|B files or A/ B/ folders; "colorization": input = gray(target)
 
     # ---- generator (section 3.1, appendix 6.1.1) ----
-    net_g: str = "unet"  # U-Net, depth from image_size (paper); unet_256/128, encoder_decoder, resnet_*
+    net_g: str = choice("unet", NET_GS)  # U-Net, depth from image_size (paper); unet_256/128, encoder_decoder, resnet_*
     ngf: int = 64  # filters of the first generator layer (C64)
     unet_depth: int | None = None  # number of downsamplings; None = follow image_size (8 at 256)
     dropout_rate: float = 0.5  # dropout "as noise" in the first decoder blocks (section 3.1)
     num_dropout_blocks: int = 3  # decoder blocks with dropout: CD512-CD512-CD512
     # ---- discriminator (section 3.2.2, appendix 6.1.2) ----
-    net_d: str = "patch"  # PatchGAN with n_layers_d layers (paper); "pixel" = 1x1 PixelGAN
+    net_d: str = choice("patch", NET_DS)  # PatchGAN with n_layers_d layers (paper); "pixel" = 1x1 PixelGAN
     ndf: int = 64  # filters of the first discriminator layer (C64)
     n_layers_d: int = 3  # 3 -> 70x70 PatchGAN; 0 -> 1x1 PixelGAN; 1 -> 16x16; 5 -> 286x286
     # ---- shared by both networks ----
-    norm: str = "batch"  # batch norm (paper); "instance" or "none" for ablations
+    norm: str = choice("batch", NORMS)  # batch norm (paper); "instance" or "none" for ablations
     sync_batch_norm: bool = False  # batch statistics over all replicas under tf.distribute
     leaky_slope: float = 0.2  # LeakyReLU slope in the encoder and D (appendix 6.1)
     init_stddev: float = 0.02  # weights ~ N(0, 0.02) (appendix 6.2)
 
     # ---- objective (section 3.1, eq. 4) ----
-    loss: str = "l1+cgan"  # the paper's objective; ablations (table 1): l1, cgan, l1+gan, gan
-    recon_loss: str = "l1"  # the reconstruction term weighted by lambda_l1; "l2" = squared error
-    gan_mode: str = "vanilla"  # cross-entropy cGAN loss on logits; "lsgan" for least squares
+    loss: str = choice("l1+cgan", LOSSES)  # the paper's objective; ablations (table 1): l1, cgan, l1+gan, gan
+    recon_loss: str = choice("l1", RECON_LOSSES)  # the reconstruction term weighted by lambda_l1; "l2" = squared error
+    gan_mode: str = choice("vanilla", GAN_MODES)  # cross-entropy cGAN loss on logits; "lsgan" for least squares
     lambda_l1: float = 100.0  # weight of the L1 term (lambda = 100)
     d_loss_weight: float = 0.5  # "we divide the objective by 2 while optimizing D" (section 3.3)
-    gan_update: str = "simultaneous"  # one D pass on the fake serves D and G; "alternating" = D step then G step with the updated D
+    gan_update: str = choice("simultaneous", GAN_UPDATES)  # one D pass on the fake serves D and G; "alternating" = D step then G step with the updated D
 
     # ---- optimisation (section 3.3) ----
     learning_rate: float = 2e-4  # Adam lr 0.0002
     beta_1: float = 0.5  # Adam momentum 0.5
     beta_2: float = 0.999  # Adam beta2 0.999
     batch_size: int = 1  # paper: batch size 1 (facades) to 10 (others); 1 by default
-    lr_policy: str = "constant"  # "linear": constant, then linear decay to 0 (reference code)
+    lr_policy: str = choice("constant", LR_POLICIES)  # "linear": constant, then linear decay to 0 (reference code)
     lr_decay_start: float = 0.5  # fraction of the steps after which the linear decay starts
 
     # ---- inference (section 3.3) ----
-    inference_mode: str = "deterministic"  # see README: "paper" = test-batch BN stats + dropout noise
+    inference_mode: str = choice("deterministic", INFERENCE_MODES)  # see README: "paper" = test-batch BN stats + dropout noise
 
     # ---- speed (not in the paper: same maths, faster) ----
-    precision: str = "float32"  # mixed_bfloat16 / mixed_float16 compute; "auto" picks per device
-    conv_impl: str = "auto"  # 4x4 stride-2 convs on small maps as matmuls ("auto": on CPU only)
+    precision: str = choice("float32", PRECISIONS)  # mixed_bfloat16 / mixed_float16 compute; "auto" picks per device
+    conv_impl: str = choice("auto", CONV_IMPLS)  # 4x4 stride-2 convs on small maps as matmuls ("auto": on CPU only)
 
     seed: int = 0  # seeds data order, jitter and weight init
 
@@ -179,21 +175,8 @@ class Pix2PixConfig:
         need(0.0 <= self.beta_1 < 1.0, "beta_1", "must be in [0, 1)")
         need(0.0 <= self.beta_2 < 1.0, "beta_2", "must be in [0, 1)")
         need(0.0 <= self.lr_decay_start <= 1.0, "lr_decay_start", "must be in [0, 1]")
-        one_of("direction", DIRECTIONS)
-        one_of("norm", NORMS)
-        one_of("gan_mode", GAN_MODES)
-        one_of("gan_update", GAN_UPDATES)
-        one_of("inference_mode", INFERENCE_MODES)
-        one_of("resize_method", RESIZE_METHODS)
-        one_of("lr_policy", LR_POLICIES)
-        one_of("net_g", NET_GS)
-        one_of("net_d", NET_DS)
-        one_of("loss", LOSSES)
-        one_of("recon_loss", RECON_LOSSES)
-        one_of("preprocess", PREPROCESSES)
-        one_of("dataset_mode", DATASET_MODES)
-        one_of("precision", PRECISIONS)
-        one_of("conv_impl", CONV_IMPLS)
+        for name, choices in field_choices().items():  # from each field's metadata
+            one_of(name, choices)
         need(self.dataset_mode != "colorization" or self.input_channels == 1, "input_channels",
              "must be 1 with dataset_mode colorization (the input is the grayscale target)")
         depth = self.generator_depth  # raises ConfigError when the size does not fit net_g
@@ -340,6 +323,19 @@ class Pix2PixConfig:
                 f"config field 'image_size' = {self.image_size}: must be divisible by 4 at least "
                 "(a power of two such as 64, 128, 256 is best)")
         return depth
+
+    @property
+    def generator_stride(self) -> int:
+        """Total downsampling of the generator, 2**generator_depth (U-Net 2**depth, ResNet 4).
+
+        Image sides that the generator keeps (``preprocess`` scale_width / none, inference
+        at native size) must be multiples of it, so that the U-Net's skips line up.
+
+        Example:
+            >>> Pix2PixConfig(image_size=64, load_size=72).generator_stride
+            64
+        """
+        return 2 ** self.generator_depth
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -16,7 +16,7 @@ from conftest import make_pair, write_image
 from pix2pix_tf import cli
 from pix2pix_tf.config import Pix2PixConfig
 from pix2pix_tf.data import make_dataset
-from pix2pix_tf.train import train
+from pix2pix_tf.run.train import train
 
 CFG = Pix2PixConfig(image_size=64, load_size=72, ngf=8, ndf=8)
 RNG = np.random.default_rng(7)

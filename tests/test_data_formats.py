@@ -9,10 +9,10 @@ from conftest import make_pair, write_image
 from pix2pix_tf.config import Pix2PixConfig, Pix2PixError
 from pix2pix_tf.data import (DataError, generator_stride, load_pair_file, make_dataset,
                              preprocessed_shape, split_pairs, to_uint8, train_image_shape)
-from pix2pix_tf.export import (export_saved_model, fully_convolutional, reflect_pad_to_multiple,
+from pix2pix_tf.run.export import (export_saved_model, fully_convolutional, reflect_pad_to_multiple,
                                translate_native)
 from pix2pix_tf.generator import build_generator
-from pix2pix_tf.predict import predict_files
+from pix2pix_tf.run.predict import predict_files
 
 # stride 2**3 = 8; aligned files hold two 64x32 (W x H) halves: a 2:1 dataset
 CFG = Pix2PixConfig(image_size=32, load_size=36, unet_depth=3, ngf=4, ndf=4)
@@ -229,7 +229,7 @@ def test_non_square_training_end_to_end(tmp_path):
     predict --size-mode native keeps each image's size."""
     import json as _json
     from pix2pix_tf.cli import main
-    from pix2pix_tf.train import load_run, train
+    from pix2pix_tf.run.train import load_run, train
     rng = np.random.default_rng(0)
     root = tmp_path / "wide"
     for split, n in (("train", 3), ("test", 1)):

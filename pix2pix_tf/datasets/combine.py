@@ -182,7 +182,7 @@ def combine_folders(a_dir: str | Path, b_dir: str | Path, out_dir: str | Path, s
 
     Example:
         >>> info = combine_folders("A", "B", "data/mine", image_format="png")  # doctest: +SKIP
-        >>> info["splits"]
+        >>> info["splits"]  # doctest: +SKIP
         {'train': 300, 'test': 30}
     """
     start = time.perf_counter()

@@ -26,10 +26,10 @@ images is a split (all six have ``train`` and ``val``; facades and night2day als
 Example:
     >>> import tensorflow_datasets as tfds
     >>> import pix2pix_tf.datasets.tfds_pix2pix      # registers "pix2pix"
-    >>> ds = tfds.load("pix2pix/facades", split="train")  # downloads ~30 MB once
+    >>> ds = tfds.load("pix2pix/facades", split="train")  # downloads ~30 MB once  # doctest: +SKIP
     >>> # offline: a folder holding facades.tar.gz or the extracted facades/
-    >>> ds = load_tfds("facades", "train", manual_dir="/content/archives")
-    >>> pairs = as_pairs(ds, Pix2PixConfig(direction="BtoA"), training=True).batch(1)
+    >>> ds = load_tfds("facades", "train", manual_dir="/content/archives")  # doctest: +SKIP
+    >>> pairs = as_pairs(ds, Pix2PixConfig(direction="BtoA"), training=True).batch(1)  # doctest: +SKIP
 
 Reference: Isola et al. 2017, section 4 (datasets) and appendix 6.2.
 """
@@ -46,7 +46,7 @@ from absl import logging
 from etils import epath
 
 from ..config import Pix2PixConfig
-from ..data import _orient, _resize, normalize, random_jitter, read_image
+from ..data import normalize, orient, random_jitter, read_image, resize
 from . import standard
 from .standard import (IMAGE_SUFFIXES, PAPER_DIRECTIONS, STANDARD_DATASETS, DatasetError, check_name,
                        dataset_url, find_splits)
@@ -191,8 +191,8 @@ def load_tfds(name: str, split: str | None = "train", data_dir: str | os.PathLik
         DatasetError: unknown ``name`` (the message lists the six names).
 
     Example:
-        >>> ds = load_tfds("facades", "val", manual_dir="/content/archives")
-        >>> next(iter(ds))["image_a"].shape
+        >>> ds = load_tfds("facades", "val", manual_dir="/content/archives")  # doctest: +SKIP
+        >>> next(iter(ds))["image_a"].shape  # doctest: +SKIP
         TensorShape([256, 256, 3])
     """
     check_name(name)
@@ -225,8 +225,8 @@ def as_pairs(ds: tf.data.Dataset, config: Pix2PixConfig, training: bool = False)
 
     Example:
         >>> cfg = Pix2PixConfig(image_size=64, load_size=72, direction="BtoA")
-        >>> pairs = as_pairs(load_tfds("facades", "train"), cfg, training=True)
-        >>> x, y = next(iter(pairs))   # (64, 64, 3) each: labels in, photo out
+        >>> pairs = as_pairs(load_tfds("facades", "train"), cfg, training=True)  # doctest: +SKIP
+        >>> x, y = next(iter(pairs))   # (64, 64, 3) each: labels in, photo out  # doctest: +SKIP
     """
     if (config.preprocess, config.dataset_mode) != ("resize_and_crop", "aligned"):
         raise DatasetError(f"as_pairs does preprocess='resize_and_crop', dataset_mode='aligned' only, not "
@@ -236,7 +236,7 @@ def as_pairs(ds: tf.data.Dataset, config: Pix2PixConfig, training: bool = False)
 
     def oriented(example):  # (H, W, C) float32 in [0, 255] each, input first
         a, b = (tf.cast(example[key], tf.float32) for key in ("image_a", "image_b"))
-        return _orient(a, b, config)
+        return orient(a, b, config)
 
     if training:
         def jitter(index, example):
@@ -247,7 +247,7 @@ def as_pairs(ds: tf.data.Dataset, config: Pix2PixConfig, training: bool = False)
 
     def resize(example):
         a, b = oriented(example)
-        a = tf.ensure_shape(_resize(a, s, config.resize_method), (s, s, config.input_channels))
-        b = tf.ensure_shape(_resize(b, s, config.resize_method), (s, s, config.output_channels))
+        a = tf.ensure_shape(resize(a, s, config.resize_method), (s, s, config.input_channels))
+        b = tf.ensure_shape(resize(b, s, config.resize_method), (s, s, config.output_channels))
         return normalize(a), normalize(b)
     return ds.map(resize, num_parallel_calls=tf.data.AUTOTUNE)

@@ -7,7 +7,7 @@ sees no GPU (:func:`pix2pix_tf.fast.cpu_speed_paths`).
 Example:
     >>> opt = FusedAdam(learning_rate=2e-4, beta_1=0.5)
     >>> w = keras.Variable([[1.0, 2.0]])
-    >>> opt.build([w]); opt.apply_gradients([(keras.ops.ones((1, 2)), w)])
+    >>> opt.build([w]); _ = opt.apply_gradients([(keras.ops.ones((1, 2)), w)])
     >>> [round(float(x), 4) for x in w.numpy()[0]]
     [0.9998, 1.9998]
 """

@@ -17,9 +17,9 @@ Names:
     auto         tpu if one is attached, mirrored if more than one GPU, else none
 
 Example:
-    >>> strategy = make_strategy("mirrored")
-    >>> with strategy.scope():
-    ...     model = Pix2Pix.from_config_object(config); model.compile()
+    >>> strategy = make_strategy("none")  # "mirrored" on a machine with several GPUs
+    >>> strategy.num_replicas_in_sync
+    1
 """
 
 from __future__ import annotations
