@@ -57,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.run:
-        from pix2pix_tf.run.train import load_run
+        from pix2pix_tf.run.folder import load_run
         model = load_run(args.run)
         generator, config = model.generator, model.config
     else:

@@ -33,17 +33,9 @@ import warnings
 from .config import Pix2PixConfig, Pix2PixError, default_load_size
 from . import config as config_module
 from .datasets.recipe_options import DEFAULT_OPTIONS, OPTION_HELP, TASKS
+from .schedule import epoch_schedule  # --n-epochs / --n-epochs-decay
 
-_CHOICES = {
-    "direction": config_module.DIRECTIONS, "norm": config_module.NORMS,
-    "gan_mode": config_module.GAN_MODES, "gan_update": config_module.GAN_UPDATES,
-    "inference_mode": config_module.INFERENCE_MODES, "resize_method": config_module.RESIZE_METHODS,
-    "lr_policy": config_module.LR_POLICIES, "net_g": config_module.NET_GS,
-    "net_d": config_module.NET_DS, "loss": config_module.LOSSES,
-    "recon_loss": config_module.RECON_LOSSES, "preprocess": config_module.PREPROCESSES,
-    "dataset_mode": config_module.DATASET_MODES, "precision": config_module.PRECISIONS,
-    "conv_impl": config_module.CONV_IMPLS,
-}
+_CHOICES = config_module.field_choices()  # each choice field's values, from the config
 # the PyTorch reference implementation's flag names, accepted as well
 _ALIASES = {"net_g": ["--netG"], "net_d": ["--netD"], "n_layers_d": ["--n_layers_D"],
             "lambda_l1": ["--lambda_L1"], "gan_mode": ["--gan_mode"],
@@ -152,21 +144,6 @@ def _config_from_args(args) -> Pix2PixConfig:
     if changes.get("dataset_mode") == "colorization" and "input_channels" not in changes:
         changes["input_channels"] = 1  # the input is the grayscale of the target
     return base.replace(**changes).check_trainable()
-
-
-def epoch_schedule(config: Pix2PixConfig | None, n_epochs: int | None,
-                   n_epochs_decay: int | None) -> tuple[Pix2PixConfig | None, int]:
-    """The reference code's schedule: ``n_epochs`` at the initial LR, then ``n_epochs_decay``
-    epochs of linear decay to 0 (default: as many). Returns (config, total epochs)."""
-    if n_epochs is None:
-        raise Pix2PixError("--n-epochs-decay needs --n-epochs")
-    decay = n_epochs if n_epochs_decay is None else n_epochs_decay
-    if decay < 0:
-        raise Pix2PixError(f"--n-epochs-decay must be >= 0, got {decay}")
-    epochs = n_epochs + decay
-    if config is not None and decay:
-        config = config.replace(lr_policy="linear", lr_decay_start=n_epochs / epochs)
-    return config, epochs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -292,91 +269,131 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(args) -> int:
-    if args.command == "train":
-        from .run.train import check_resume_flags, check_run_dir, train
-        config = _config_from_args(args)
-        if args.resume:  # the same flags as the run's are fine; a different value is refused
-            check_run_dir(args.out, resume=True)
-            wanted = (epoch_schedule(config, args.n_epochs, args.n_epochs_decay)[0]
-                      if args.n_epochs is not None else config)
-            check_resume_flags(args.out, wanted, {f.name for f in dataclasses.fields(Pix2PixConfig)
-                                                  if getattr(args, f.name) is not None})
-            config = None
-        if args.n_epochs is not None or args.n_epochs_decay is not None:
-            config, args.epochs = epoch_schedule(config, args.n_epochs, args.n_epochs_decay)
-        summary = train(config, args.data, args.out, steps=args.steps, epochs=args.epochs,
-                        resume=args.resume, overwrite=args.overwrite,
-                        steps_per_epoch=args.steps_per_epoch, checkpoint_every=args.checkpoint_every,
-                        keep_checkpoints=args.keep_checkpoints, deterministic=args.deterministic,
-                        skip_bad_files=args.skip_bad_files, export=not args.no_export, jit_compile="auto" if args.xla is None else args.xla,
-                        strategy=args.strategy,
-                        verbose=0 if args.quiet else "auto")
-        print(json.dumps({k: summary[k] for k in ("steps", "wall_seconds", "seconds_per_step",
-                                                  "test", "saved_model")}, indent=2))
-        print(f"run written to {args.out}")
-    elif args.command == "predict":
-        from .run.predict import predict_files
-        result = predict_files(args.model, args.input, args.out, aligned=args.aligned,
-                               side_by_side=args.side_by_side, size_mode=args.size_mode,
-                               overwrite=args.overwrite)
-        for path, reason in result["skipped"].items():
-            print(f"skipped: {reason}", file=sys.stderr)
-        print(f"wrote {len(result['written'])} image(s) to {args.out}; skipped {len(result['skipped'])}")
-        if not result["written"]:
-            return 1
-    elif args.command == "export":
-        from .run.export import export_run
-        path = export_run(args.run, args.out, args.format, args.inference_mode, quantize=args.quantize)
-        print(f"exported {args.format} to {path}")
-    elif args.command == "evaluate":
-        from pathlib import Path
-        from .data import find_test_split
-        from .run.evaluate import evaluate
-        split = args.split or find_test_split(args.data) or "test"
-        model = Path(args.model)
-        # next to a bare SavedModel, inside a run folder
-        out = args.out or str(model.parent / f"{model.name}_evaluation_{split}"
-                              if (model / "saved_model.pb").is_file()
-                              else model / f"evaluation_{split}")
-        result = evaluate(args.model, args.data, split=args.split, out_dir=out,
-                          batch_size=args.batch_size, fid=args.fid)
-        result.pop("per_image")
-        print(json.dumps(result, indent=2))
-        print(f"written to {out}/metrics.json, best.png, worst.png")
-    elif args.command == "make-pairs":
-        from .datasets.recipes import make_pairs
-        options = {}
-        for item in args.opt:
-            name, sep, value = item.partition("=")
-            if not sep or not name:
-                raise Pix2PixError(f"--opt {item!r}: expected NAME=VALUE")
-            options[name] = value
-        info = make_pairs(args.task, args.src, args.out, size=args.size, val_fraction=args.val_fraction,
-                          test_fraction=args.test_fraction, seed=args.seed, mode=args.mode,
-                          overwrite=args.overwrite, **options)
-        for item in info.get("skipped", []):
-            print(f"skipped: {item['file']}: {item['reason']}", file=sys.stderr)
-        print(json.dumps({k: v for k, v in info.items() if k != "skipped"}
-                         | {"skipped": len(info.get("skipped", []))}))
-    elif args.command == "make-sample":
-        from .datasets.synthetic import write_sample
-        info = write_sample(args.out, n_train=args.train, n_test=args.test, size=args.size, seed=args.seed,
-                            overwrite=args.overwrite)
-        print(json.dumps(info))
-    elif args.command == "download":
-        from .datasets.standard import PAPER_DIRECTIONS, download, find_splits
-        folder = download(args.name, args.out, url=args.url, sha256=args.sha256)
-        for split, path in find_splits(folder).items():
-            print(f"{split}: {path}")
-        print(f"train with: pix2pix-tf train --data {folder} --direction {PAPER_DIRECTIONS[args.name]}")
-    elif args.command == "combine":
-        from .datasets.combine import combine_folders
-        info = combine_folders(args.a, args.b, args.out, size=args.size, image_format=args.format,
-                               jpeg_quality=args.jpeg_quality, resize_method=args.resize_method,
-                               overwrite=args.overwrite)
-        print(json.dumps(info))
+def _train(args) -> int:
+    """Train a run (or continue one with ``--resume``) and print its summary."""
+    from .run.folder import check_resume_flags, check_run_dir
+    from .run.train import train
+    config = getattr(args, "checked_config", None) or _config_from_args(args)  # _precheck's
+    if args.resume:  # the same flags as the run's are fine; a different value is refused
+        check_run_dir(args.out, resume=True)
+        wanted = (epoch_schedule(config, args.n_epochs, args.n_epochs_decay)[0]
+                  if args.n_epochs is not None else config)
+        check_resume_flags(args.out, wanted, {f.name for f in dataclasses.fields(Pix2PixConfig)
+                                              if getattr(args, f.name) is not None})
+        config = None
+    if args.n_epochs is not None or args.n_epochs_decay is not None:
+        config, args.epochs = epoch_schedule(config, args.n_epochs, args.n_epochs_decay)
+    summary = train(config, args.data, args.out, steps=args.steps, epochs=args.epochs,
+                    resume=args.resume, overwrite=args.overwrite,
+                    steps_per_epoch=args.steps_per_epoch, checkpoint_every=args.checkpoint_every,
+                    keep_checkpoints=args.keep_checkpoints, deterministic=args.deterministic,
+                    skip_bad_files=args.skip_bad_files, export=not args.no_export,
+                    jit_compile="auto" if args.xla is None else args.xla, strategy=args.strategy,
+                    verbose=0 if args.quiet else "auto")
+    print(json.dumps({k: summary[k] for k in ("steps", "wall_seconds", "seconds_per_step",
+                                              "test", "saved_model")}, indent=2))
+    print(f"run written to {args.out}")
     return 0
+
+
+def _predict(args) -> int:
+    """Translate an image or a folder of images; status 1 when none could be written."""
+    from .run.predict import predict_files
+    result = predict_files(args.model, args.input, args.out, aligned=args.aligned,
+                           side_by_side=args.side_by_side, size_mode=args.size_mode,
+                           overwrite=args.overwrite)
+    for path, reason in result["skipped"].items():
+        print(f"skipped: {reason}", file=sys.stderr)
+    print(f"wrote {len(result['written'])} image(s) to {args.out}; skipped {len(result['skipped'])}")
+    return 0 if result["written"] else 1
+
+
+def _export(args) -> int:
+    """Export a run's generator as a SavedModel or a TFLite file."""
+    from .run.export import export_run
+    path = export_run(args.run, args.out, args.format, args.inference_mode, quantize=args.quantize)
+    print(f"exported {args.format} to {path}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    """Evaluate a SavedModel or run on a split; metrics.json, best.png and worst.png."""
+    from .data import find_test_split
+    from .run.evaluate import evaluate
+    from .run.folder import evaluation_dir
+    split = args.split or find_test_split(args.data) or "test"
+    out = args.out or str(evaluation_dir(args.model, split))  # in the run, or beside a SavedModel
+    result = evaluate(args.model, args.data, split=args.split, out_dir=out,
+                      batch_size=args.batch_size, fid=args.fid)
+    result.pop("per_image")
+    print(json.dumps(result, indent=2))
+    print(f"written to {out}/metrics.json, best.png, worst.png")
+    return 0
+
+
+def _make_pairs(args) -> int:
+    """Turn a folder of photos into a paired dataset for one task recipe."""
+    from .datasets.recipes import make_pairs
+    options = {}
+    for item in args.opt:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise Pix2PixError(f"--opt {item!r}: expected NAME=VALUE")
+        options[name] = value
+    info = make_pairs(args.task, args.src, args.out, size=args.size, val_fraction=args.val_fraction,
+                      test_fraction=args.test_fraction, seed=args.seed, mode=args.mode,
+                      overwrite=args.overwrite, **options)
+    for item in info.get("skipped", []):
+        print(f"skipped: {item['file']}: {item['reason']}", file=sys.stderr)
+    print(json.dumps({k: v for k, v in info.items() if k != "skipped"}
+                     | {"skipped": len(info.get("skipped", []))}))
+    return 0
+
+
+def _make_sample(args) -> int:
+    """Write the synthetic facades sample dataset."""
+    from .datasets.synthetic import write_sample
+    info = write_sample(args.out, n_train=args.train, n_test=args.test, size=args.size, seed=args.seed,
+                        overwrite=args.overwrite)
+    print(json.dumps(info))
+    return 0
+
+
+def _download(args) -> int:
+    """Download and extract one standard pix2pix dataset."""
+    from .datasets.standard import PAPER_DIRECTIONS, download, find_splits
+    folder = download(args.name, args.out, url=args.url, sha256=args.sha256)
+    for split, path in find_splits(folder).items():
+        print(f"{split}: {path}")
+    print(f"train with: pix2pix-tf train --data {folder} --direction {PAPER_DIRECTIONS[args.name]}")
+    return 0
+
+
+def _combine(args) -> int:
+    """Pair two folders of images with the same names into A|B files."""
+    from .datasets.combine import combine_folders
+    info = combine_folders(args.a, args.b, args.out, size=args.size, image_format=args.format,
+                           jpeg_quality=args.jpeg_quality, resize_method=args.resize_method,
+                           overwrite=args.overwrite)
+    print(json.dumps(info))
+    return 0
+
+
+_COMMANDS = {
+    "train": _train,
+    "predict": _predict,
+    "export": _export,
+    "evaluate": _evaluate,
+    "make-pairs": _make_pairs,
+    "make-sample": _make_sample,
+    "download": _download,
+    "combine": _combine,
+}
+
+
+def _run(args) -> int:
+    """Run the sub-command ``args.command``; returns the exit status."""
+    return _COMMANDS[args.command](args)
 
 
 def _precheck(args) -> None:
@@ -389,7 +406,7 @@ def _precheck(args) -> None:
     from pathlib import Path
 
     if args.command == "train":
-        _config_from_args(args)
+        args.checked_config = _config_from_args(args)  # _run trains with it: checked once
         return
     if args.command not in ("predict", "make-sample", "make-pairs", "combine"):
         return

@@ -73,14 +73,14 @@ def build_discriminator(config: Pix2PixConfig, name: str | None = None,
         x = keras.layers.Concatenate(name="condition")(inputs)  # (batch, S, S, in+out)
     else:
         inputs = x = tar  # (batch, S, S, out)
-    logits = _pixelgan(x, config) if pixel else _patchgan(x, config)
+    logits = pixelgan(x, config) if pixel else patchgan(x, config)
     if name is None:
         name = ("" if conditional else "unconditional_") + ("pixelgan" if pixel else "patchgan") \
             + "_discriminator"
     return keras.Model(inputs, logits, name=name)
 
 
-def _pixelgan(x, config: Pix2PixConfig):
+def pixelgan(x, config: Pix2PixConfig):
     """PixelGAN: C64 - C128 - logit, all 1x1 convolutions (no norm on the first)."""
     x = downsample(config.ndf, config, apply_norm=False, size=1, strides=1, use_bias=True,
                    name="pixel1")(x)  # (batch, S, S, ndf)
@@ -89,8 +89,24 @@ def _pixelgan(x, config: Pix2PixConfig):
                                name="logits")(x)  # (batch, S, S, 1)
 
 
-def _patchgan(x, config: Pix2PixConfig):
-    """PatchGAN: n_layers_d stride-2 Ck blocks, one stride-1 Ck block, a 1-channel conv."""
+def patchgan(x, config: Pix2PixConfig):
+    """The PatchGAN on the (input, output) pair ``x``: one logit per overlapping patch.
+
+    ``n_layers_d`` stride-2 Ck blocks (no norm on the first), one stride-1 Ck block and a
+    stride-1 1-channel convolution. With the paper's ``n_layers_d=3``: C64-C128-C256-C512, each
+    logit sees a 70x70 patch of the pair (:func:`receptive_field`), and a 256x256 pair gives
+    30x30 logits.
+
+    Args:
+        x: the conditioned pair, (batch, S, S, C_in + C_out) (or the image alone for an
+            unconditional D).
+        config: ``ndf``, ``n_layers_d``, ``norm``, ``leaky_slope``, ``init_stddev``.
+
+    Returns:
+        The patch logits, float32, (batch, S / 2**n_layers_d - 2, .., 1).
+
+    Reference: Isola et al. 2017, section 3.2.2 and appendix 6.1.2.
+    """
     filters = [config.ndf * min(2 ** i, 8) for i in range(config.n_layers_d + 1)]
     for i, f in enumerate(filters[:-1]):  # stride-2 blocks: C64-C128-C256
         x = downsample(f, config, apply_norm=i > 0, use_bias=True if i == 0 else None,

@@ -19,7 +19,7 @@ Every command that writes follows three rules, and this module is where they liv
 Example:
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> atomic_write_text(d / "a.txt", "hello")
+    >>> atomic_write_text(d / "a.txt", "hello")  # doctest: +ELLIPSIS
     PosixPath('...a.txt')
     >>> (d / "a.txt").read_text()
     'hello'

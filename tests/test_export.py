@@ -16,8 +16,8 @@ from pix2pix_tf.config import Pix2PixError
 from pix2pix_tf.data import to_uint8
 from pix2pix_tf.run.evaluate import evaluate
 from pix2pix_tf.run.export import export_saved_model, export_tflite
+from pix2pix_tf.run.folder import load_run
 from pix2pix_tf.run.predict import predict_files
-from pix2pix_tf.run.train import load_run
 
 FRESH_PROCESS = """
 import json, sys

@@ -19,8 +19,8 @@ import pytest
 
 from pix2pix_tf import cli
 from pix2pix_tf.run.export import is_our_tflite
+from pix2pix_tf.run.folder import load_run
 from pix2pix_tf.safety import LOCK, MANIFEST, read_manifest
-from pix2pix_tf.run.train import load_run
 from treesnap import changed, snapshot
 
 MODEL = ["--image-size", "64", "--ngf", "8", "--ndf", "8"]  # the trained_run's config flags

@@ -122,6 +122,7 @@ def test_notebook_runs_in_quick_mode(name, course_run_dir, monkeypatch):
         assert (course_run_dir / "saved_model" / "saved_model.pb").is_file()
 
 
+@pytest.mark.slow  # a stand-in run of its own; CI runs the slow tests too
 def test_05_runs_alone_without_a_run(tmp_path, monkeypatch):
     run_dir = tmp_path / "fresh_run"
     nb = run_notebook("05_export_savedmodel", run_dir, monkeypatch)
@@ -132,6 +133,7 @@ def test_05_runs_alone_without_a_run(tmp_path, monkeypatch):
     assert f"Using a stand-in (no run of notebook 03 in {run_dir}): {stand_in}," in printed(nb)
 
 
+@pytest.mark.slow  # a stand-in run of its own; CI runs the slow tests too
 def test_04_runs_alone_and_05_reuses_its_stand_in(tmp_path, monkeypatch):
     """04 without a run of 03 trains the stand-in; 05, run after it, reuses it."""
     run_dir = tmp_path / "run"

@@ -20,7 +20,8 @@ from pix2pix_tf import cli
 from pix2pix_tf.run.callbacks import TrainingDiverged
 from pix2pix_tf.config import Pix2PixConfig
 from pix2pix_tf.model import Pix2Pix
-from pix2pix_tf.run.train import load_run, train
+from pix2pix_tf.run.folder import load_run
+from pix2pix_tf.run.train import train
 
 MODEL = ["--image-size", "64", "--ngf", "16", "--ndf", "16"]  # config flags: not with --resume
 RUN = ["--steps-per-epoch", "4", "--quiet", "--no-export", "--keep-checkpoints", "50"]

@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 from pix2pix_tf.model import Pix2Pix
-from pix2pix_tf.run.train import RunDirError, load_run, train
+from pix2pix_tf.run.folder import RunDirError, load_run
+from pix2pix_tf.run.train import train
 
 
 def _overfit(config, steps=100):

@@ -245,9 +245,9 @@ def as_pairs(ds: tf.data.Dataset, config: Pix2PixConfig, training: bool = False)
             return normalize(a), normalize(b)
         return ds.enumerate().map(jitter, num_parallel_calls=tf.data.AUTOTUNE)
 
-    def resize(example):
+    def resized(example):  # evaluation: only resized to image_size
         a, b = oriented(example)
         a = tf.ensure_shape(resize(a, s, config.resize_method), (s, s, config.input_channels))
         b = tf.ensure_shape(resize(b, s, config.resize_method), (s, s, config.output_channels))
         return normalize(a), normalize(b)
-    return ds.map(resize, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.map(resized, num_parallel_calls=tf.data.AUTOTUNE)

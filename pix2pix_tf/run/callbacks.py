@@ -18,6 +18,10 @@ def image_grid(inputs, outputs, targets) -> np.ndarray:
     """Rows of input | output | target as one uint8 (rows*S, 3*S, 3) image.
 
     Single-channel images are repeated to RGB so all three columns line up.
+
+    Example:
+        >>> image_grid(tf.zeros((2, 8, 8, 3)), tf.zeros((2, 8, 8, 1)), tf.zeros((2, 8, 8, 3))).shape
+        (16, 24, 3)
     """
     def rgb(t):
         t = to_uint8(t)

@@ -20,47 +20,14 @@ import numpy as np
 import tensorflow as tf
 
 from .. import safety
-from .callbacks import image_grid, save_png
 from ..config import Pix2PixConfig, Pix2PixError
 from ..data import find_test_split, make_dataset, split_pairs
-from .export import load_exported_config
 from ..metrics import fid_from_features, image_metrics, inception_feature_extractor
-from .train import find_enclosing_run, load_run
+from .callbacks import image_grid, save_png
+from .folder import (EVALUATION, SAVED_MODEL_PB, ModelError, find_enclosing_run, load_run,
+                     load_saved_model, lock_run, resolve_model)
 
 EVALUATION_KIND = "evaluation"  # manifest kind of an evaluation output folder
-
-
-class ModelError(Pix2PixError):
-    """A model path is not a loadable SavedModel or run folder; the message names the file."""
-
-
-def load_saved_model_checked(path: str | Path):
-    """``tf.saved_model.load`` of a pix2pix-tf SavedModel folder, with one-line errors.
-
-    Returns:
-        (the loaded model, its config dict from the ``config`` signature).
-
-    Raises:
-        ModelError: ``saved_model.pb`` is missing, damaged or not from pix2pix-tf (it names
-            the file and the reason).
-    """
-    pb = Path(path) / "saved_model.pb"
-    if not pb.is_file():
-        raise ModelError(f"{pb}: not found; not a SavedModel folder")
-    try:
-        model = tf.saved_model.load(str(pb.parent))
-    except Exception as e:  # noqa: BLE001  (a damaged SavedModel fails in many ways)
-        reason = (str(e).strip().splitlines() or [""])[0][:120]
-        raise ModelError(f"{pb}: not a loadable SavedModel ({type(e).__name__}: {reason})") from None
-    missing = [k for k in ("serving_default", "config") if k not in model.signatures]
-    if missing:
-        raise ModelError(f"{pb}: SavedModel lacks the {', '.join(missing)} signature(s); "
-                         "export it with pix2pix-tf")
-    try:
-        config = load_exported_config(model)
-    except Exception as e:  # noqa: BLE001
-        raise ModelError(f"{pb}: its config signature is unreadable ({type(e).__name__})") from None
-    return model, config
 
 
 def load_generator_fn(model_path: str | Path):
@@ -73,22 +40,18 @@ def load_generator_fn(model_path: str | Path):
         ModelError: missing or damaged ``saved_model.pb`` (named), or not a model path.
         RunDirError, ConfigError: a run folder whose files are damaged (named).
     """
-    path = Path(model_path)
-    sm = path if (path / "saved_model.pb").is_file() else path / "saved_model"
-    if (sm / "saved_model.pb").is_file():
-        model, info = load_saved_model_checked(sm)
-        serve = model.signatures["serving_default"]
-        try:
-            config = Pix2PixConfig.from_dict(info)
-        except (Pix2PixError, TypeError) as e:
-            raise ModelError(f"{sm / 'saved_model.pb'}: its config is not a pix2pix-tf config "
-                             f"({e})") from None
-        return (lambda x: serve(images=tf.cast(x, tf.float32))["output"]), config, f"SavedModel {sm}"
-    if (path / "config.json").is_file() and (path / "checkpoints").is_dir():
+    kind, path = resolve_model(model_path)
+    if kind == "run":
         run = load_run(path)
         return (lambda x: run.generator(x, training=False)), run.config, f"run {path} (checkpoint)"
-    raise ModelError(f"{path}: neither a SavedModel folder nor a run folder with "
-                     "saved_model/ or checkpoints/")
+    model, info = load_saved_model(path)
+    serve = model.signatures["serving_default"]
+    try:
+        config = Pix2PixConfig.from_dict(info)
+    except (Pix2PixError, TypeError) as e:
+        raise ModelError(f"{path / SAVED_MODEL_PB}: its config is not a pix2pix-tf config "
+                         f"({e})") from None
+    return (lambda x: serve(images=tf.cast(x, tf.float32))["output"]), config, f"SavedModel {path}"
 
 
 def evaluate(model_path: str | Path, data_dir: str | Path, split: str | None = None,
@@ -117,7 +80,7 @@ def evaluate(model_path: str | Path, data_dir: str | Path, split: str | None = N
     loaded = load_generator_fn(model_path)
     with contextlib.ExitStack() as held:
         if holder is not None:  # writing into a run folder: one writer at a time
-            held.enter_context(safety.FolderLock(holder))
+            lock_run(holder, held)
         return _evaluate(loaded, data_dir, split, out_dir, batch_size, grid_count, fid,
                          fid_weights, holder)
 
@@ -185,7 +148,7 @@ def check_evaluation_out(out: Path) -> Path | None:
     safety.check_out_dir(out)
     holder = find_enclosing_run(out)
     target = out.resolve()
-    if holder is not None and (target.parent != holder or "evaluation_" not in target.name):
+    if holder is not None and (target.parent != holder or EVALUATION not in target.name):
         raise safety.WriteError(f"--out {out}: inside the run folder {holder}; nothing was changed; "
                                 "only an *evaluation_* folder directly in it is written there")
     kind = safety.folder_kind(out) if out.is_dir() else None

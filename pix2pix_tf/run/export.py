@@ -19,9 +19,9 @@ always through a temporary name and a rename. :func:`export_run` (the ``export``
 also refuses a run folder itself and anything inside one but ``saved_model*`` / ``*.tflite``.
 
 Example:
-    >>> export_saved_model(generator, config, "runs/demo/saved_model")
-    >>> m = tf.saved_model.load("runs/demo/saved_model")
-    >>> m.signatures["translate_uint8"](images=tf.zeros((1, 300, 200, 3), tf.uint8))["output"].shape
+    >>> export_saved_model(generator, config, "runs/demo/saved_model")  # doctest: +SKIP
+    >>> m = tf.saved_model.load("runs/demo/saved_model")  # doctest: +SKIP
+    >>> m.signatures["translate_uint8"](images=tf.zeros((1, 300, 200, 3), tf.uint8))["output"].shape  # doctest: +SKIP
     TensorShape([1, 300, 200, 3])
 """
 
@@ -38,9 +38,10 @@ import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from .. import safety
-from ..inference import dropout_seed_states, set_inference_mode
 from ..config import Pix2PixConfig, Pix2PixError
-from ..data import generator_stride, to_uint8
+from ..data import to_uint8
+from ..inference import dropout_seed_states, set_inference_mode
+from .folder import SAVED_MODEL, find_enclosing_run, load_run, lock_run
 
 CONFIG_ASSET = "pix2pix_config.json"
 SAVED_MODEL_KIND = "saved_model"  # manifest kind of an exported SavedModel folder
@@ -59,7 +60,9 @@ def fully_convolutional(generator: keras.Model) -> keras.Model:
     ``keras.Input((None, None, C))``. At S x S the copy gives the same output as the original.
 
     Example:
-        >>> g = fully_convolutional(build_generator(Pix2PixConfig(image_size=64, load_size=72)))
+        >>> from pix2pix_tf.generator import build_generator
+        >>> cfg = Pix2PixConfig(image_size=64, load_size=72, ngf=8)
+        >>> g = fully_convolutional(build_generator(cfg))
         >>> g(tf.zeros((1, 128, 192, 3)), training=False).shape
         TensorShape([1, 128, 192, 3])
     """
@@ -94,7 +97,7 @@ def reflect_pad_to_multiple(images: tf.Tensor, multiple: int,
 def native_min_size(config: Pix2PixConfig) -> int:
     """Smallest side the generator runs at: one stride; two for a ResNet, whose 1-pixel
     reflection pads need 2 pixels at 1/4 resolution."""
-    stride = generator_stride(config)
+    stride = config.generator_stride
     return 2 * stride if config.net_g.startswith("resnet") else stride
 
 
@@ -105,7 +108,7 @@ def translate_native(generator: keras.Model, images: tf.Tensor, stride: int,
     Args:
         generator: from :func:`fully_convolutional`.
         images: float (batch, H, W, C_in) in [-1, 1], any H and W.
-        stride: the generator's total stride (:func:`pix2pix_tf.data.generator_stride`).
+        stride: the generator's total stride (``config.generator_stride``).
         min_size: smallest padded side (:func:`native_min_size`).
 
     Returns:
@@ -114,9 +117,11 @@ def translate_native(generator: keras.Model, images: tf.Tensor, stride: int,
         "deterministic" inference mode its norm statistics are per image, padding included).
 
     Example:
-        >>> y = translate_native(fully_convolutional(g), tf.zeros((1, 300, 200, 3)), 256)
-        >>> y.shape
-        TensorShape([1, 300, 200, 3])
+        >>> from pix2pix_tf.generator import build_generator
+        >>> cfg = Pix2PixConfig(image_size=64, load_size=72, ngf=8)
+        >>> g = fully_convolutional(build_generator(cfg))
+        >>> translate_native(g, tf.zeros((1, 100, 70, 3)), cfg.generator_stride).shape
+        TensorShape([1, 100, 70, 3])
     """
     if tuple(generator.input_shape[1:3]) != (None, None):
         raise ValueError("translate_native needs a generator on (None, None) inputs; "
@@ -135,7 +140,7 @@ class GeneratorModule(tf.Module):
         self.generator = generator
         self.seed_states = dropout_seed_states(generator)  # so paper-mode exports can save them
         self.native_generator = fully_convolutional(generator)  # same weights, any H x W
-        self.stride, self.min_size = generator_stride(config), native_min_size(config)
+        self.stride, self.min_size = config.generator_stride, native_min_size(config)
         info = {**config.to_dict(), "inference_mode": inference_mode}
         self._config_json = json.dumps(info, sort_keys=True)
         h, w = generator.input_shape[1:3]  # the training shape (None for a fully convolutional G)
@@ -239,11 +244,6 @@ def tf_write_errors(path: str | Path) -> Iterator[None]:
         reason = ("disk full" if "No space left" in message
                   else (message.splitlines() or [type(e).__name__])[0][:120])
         raise safety.WriteError(f"{path}: cannot write ({reason})") from None
-
-
-def load_exported_config(model) -> dict:
-    """The config dict carried by a loaded SavedModel (from its ``config`` signature)."""
-    return json.loads(model.signatures["config"]()["config"].numpy().decode())
 
 
 TFLITE_QUANTIZATIONS = ("none", "float16", "dynamic")
@@ -363,19 +363,17 @@ def check_export_target(run_dir: str | Path, out: str | Path, fmt: str) -> Path 
     Raises:
         ExportError, WriteError: one line naming ``--out`` and why.
     """
-    from .train import find_enclosing_run
-
     run_dir, out = Path(run_dir), Path(out)
     target, run_abs = out.resolve(), run_dir.resolve()
     holder = find_enclosing_run(target)
     if target == run_abs or holder == target:
         raise ExportError(f"--out {out}: is a pix2pix-tf run folder; nothing was changed; export "
-                          f"to {out / 'saved_model'} or a new folder")
+                          f"to {out / SAVED_MODEL} or a new folder")
     if target in run_abs.parents:
         raise ExportError(f"--out {out}: holds the run folder {run_dir}; nothing was changed; "
                           "choose a new path")
     if holder is not None:
-        allowed = (target.name.startswith("saved_model") if fmt == "savedmodel"
+        allowed = (target.name.startswith(SAVED_MODEL) if fmt == "savedmodel"
                    else target.suffix == ".tflite")
         if target.parent != holder or not allowed:
             kind = "saved_model* folder" if fmt == "savedmodel" else "*.tflite file"
@@ -406,13 +404,11 @@ def export_run(run_dir: str | Path, out: str | Path, fmt: str = "savedmodel",
     Raises:
         ExportError, WriteError, FolderBusy, RunDirError: one line each.
     """
-    from .train import load_run
-
     out = Path(out)
     holder = check_export_target(run_dir, out, fmt)
     with contextlib.ExitStack() as held:
         if holder is not None:
-            held.enter_context(safety.FolderLock(holder))
+            lock_run(holder, held)
         model = load_run(run_dir)
         if holder is not None and safety.read_manifest(holder) is not None:
             safety.record_written(holder, [out.resolve().name])

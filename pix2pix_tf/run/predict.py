@@ -22,27 +22,12 @@ import tensorflow as tf
 
 from ..config import Pix2PixError
 from ..data import DataError, IMAGE_EXTENSIONS, list_images, read_image
-from .export import load_exported_config
 from ..outputs import OutputFolder
+from .folder import load_saved_model
 
 OUTPUT_KIND = "predictions"  # the manifest kind of a folder written by predict_files
 SIZE_MODES = ("resize", "native")
 SIGNATURES = {"resize": "translate_uint8", "native": "translate_uint8_native"}
-
-
-def load_saved_model(path: str | Path):
-    """Load a SavedModel folder, or the ``saved_model/`` of a run folder, with a clear error."""
-    path = Path(path)
-    if (path / "saved_model" / "saved_model.pb").is_file():
-        path = path / "saved_model"
-    if not (path / "saved_model.pb").is_file():
-        raise Pix2PixError(f"{path}: not a SavedModel folder (no saved_model.pb) nor a run folder")
-    from .evaluate import load_saved_model_checked
-    model, _ = load_saved_model_checked(path)  # one line naming saved_model.pb if it is damaged
-    if "translate_uint8" not in model.signatures:
-        raise Pix2PixError(f"{path}: SavedModel has no 'translate_uint8' signature; export it "
-                           "with pix2pix-tf")
-    return model
 
 
 def check_output(input_path: str | Path, out_dir: str | Path, overwrite: bool = False) -> OutputFolder:
@@ -91,7 +76,9 @@ def predict_files(model_path: str | Path, input_path: str | Path, out_dir: str |
         and ``output_channels`` channels.
 
     Raises:
-        Pix2PixError: not a SavedModel, unknown size mode.
+        Pix2PixError: unknown size mode, a SavedModel without the size mode's signature.
+        ModelError: not a SavedModel folder nor a run folder with ``saved_model/``, or a
+            damaged one (see :func:`pix2pix_tf.run.folder.load_saved_model`).
         DataError: input missing or not an image, output folder = input folder.
         NameCollision: two inputs would be written to one name (``x.png`` and ``X.png``).
         WriteError: the output folder is unusable or not ours (see :func:`check_output`),
@@ -99,14 +86,14 @@ def predict_files(model_path: str | Path, input_path: str | Path, out_dir: str |
             be written (disk full, read-only).
 
     Example:
-        >>> predict_files("runs/facades", "photos/", "out/", size_mode="native", verbose=0)
+        >>> predict_files("runs/facades", "photos/", "out/", size_mode="native",
+        ...               verbose=0)  # doctest: +SKIP
         {'written': ['out/a.jpg'], 'skipped': {}}
     """
     if size_mode not in SIZE_MODES:
         raise Pix2PixError(f"unknown size mode {size_mode!r}; choose one of {', '.join(SIZE_MODES)}")
     output = check_output(input_path, out_dir, overwrite)
-    model = load_saved_model(model_path)
-    cfg = load_exported_config(model)
+    model, cfg = load_saved_model(model_path, signatures=("translate_uint8",))
     if SIGNATURES[size_mode] not in model.signatures:
         raise Pix2PixError(f"{model_path}: SavedModel has no '{SIGNATURES[size_mode]}' signature "
                            "(exported by an older pix2pix-tf); re-export it with `pix2pix-tf "

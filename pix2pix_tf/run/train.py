@@ -1,31 +1,22 @@
 """``train(config, data_dir, out_dir)``: the one high-level entry point of a training run.
 
-A run directory holds everything a run produces::
+What the run folder holds, who may write it and how a run resumes is
+:mod:`pix2pix_tf.run.folder`; this module checks the data, builds the model, runs ``fit``
+with the callbacks of :mod:`pix2pix_tf.run.callbacks`, and writes the summary and the
+SavedModel.
 
-    RUN/config.json        the Pix2PixConfig (read back on --resume)
-    RUN/image_shape.json   [height, width] the networks were built for (non-square preprocess)
-    RUN/checkpoints/       tf.train checkpoints: G, D, both Adam states, the step count
-    RUN/logs/              TensorBoard: train/ and validation/ scalars, images/
-    RUN/images/            epoch_0001.png ...: input | output | target of a fixed batch
-    RUN/history.csv        per-epoch losses and validation metrics
-    RUN/summary.json       steps, wall seconds, images/s, final losses, test metrics
-    RUN/saved_model/       the generator as a SavedModel (see export.py)
-    RUN/.pix2pix-tf.json   the manifest: this is a pix2pix-tf run, and which entries it wrote
-    RUN/.pix2pix-tf.lock   held (flock) by the one process writing the run
-
-Nothing is lost: ``overwrite`` removes only entries the manifest records, and refuses when
-one of those folders holds a file the run did not write; a folder without a manifest is
-never cleared. ``resume`` finds checkpoints from their files when ``checkpoints/checkpoint``
-is missing or damaged, falls back to older ones that load, and never starts again from 0.
+Example:
+    >>> summary = train(Pix2PixConfig(image_size=64, load_size=72), "data/facades_synthetic",
+    ...                 "runs/demo", steps=10)  # doctest: +SKIP
+    >>> summary["steps"]  # doctest: +SKIP
+    10
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import re
-import sys
 import time
 from pathlib import Path
 from typing import Iterator
@@ -35,310 +26,17 @@ import tensorflow as tf
 
 from . import callbacks as cb
 from .. import safety
-from ..inference import set_inference_mode
 from ..config import ConfigError, Pix2PixConfig, Pix2PixError
 from ..data import DataError, find_test_split, make_dataset, split_pairs, train_image_shape
 from ..fast.distribute import check_global_batch, make_strategy
-from .export import export_saved_model
+from ..inference import set_inference_mode
 from ..model import Pix2Pix
+from .export import export_saved_model
+from .folder import (CHECKPOINTS, HISTORY, IMAGES, LOGS, SAVED_MODEL, check_run_dir, lock_run,
+                     open_run_dir, resolve_run_config, restore_latest, rewrite_pointer,
+                     save_run_start, save_summary)
 
-RUN_KIND = "run"  # the manifest kind of a run folder (see pix2pix_tf.safety)
-RUN_FILES = ("config.json", "image_shape.json", "checkpoints", "logs", "images", "history.csv",
-             "summary.json", "saved_model")
 PAPER_EPOCHS = 200  # facades: 200 epochs (appendix 6.3)
-
-# what a run writes inside its folders (paths relative to the entry); anything else is foreign
-_OWN_FILES = {
-    "checkpoints": re.compile(r"(checkpoint(\.tmp\w*)?|ckpt-\d+\.(index|data-\d+-of-\d+)"
-                              r"|ckpt-\d+_temp[^/]*(/.*)?)"),
-    "images": re.compile(r"epoch_\d+\.png"),
-    "logs": re.compile(r"(train|validation|images)/events\.out\.tfevents\.[^/]+"),
-    "saved_model": re.compile(r"(saved_model\.pb|fingerprint\.pb|variables/variables\.[^/]+"
-                              r"|assets/.*|assets\.extra/[^/]+|\.pix2pix-tf\.json)"),
-    "evaluation_": re.compile(r"(metrics\.json|best\.png|worst\.png|\.pix2pix-tf\.json)"),
-}
-_CKPT_INDEX = re.compile(r"ckpt-(\d+)\.index")
-_POINTER = re.compile(r'^model_checkpoint_path:\s*"([^"]+)"\s*$', re.M)
-
-
-class RunDirError(Pix2PixError):
-    """The run directory cannot be used as asked (exists, or nothing to resume)."""
-
-
-# ------------------------------------------------------------------ reading a run's files
-def load_run_config(run_dir: str | Path) -> Pix2PixConfig:
-    """The run's ``config.json``, checked.
-
-    Raises:
-        ConfigError: one line naming the file (missing, not UTF-8, not JSON, bad fields).
-    """
-    path = Path(run_dir) / "config.json"
-    try:
-        return Pix2PixConfig.load(path)
-    except Pix2PixError:
-        raise
-    except (TypeError, ValueError, OSError) as e:  # anything the loader did not phrase itself
-        raise ConfigError(f"{path}: not a usable config ({type(e).__name__}: {e})") from None
-
-
-def load_image_shape(run_dir: str | Path) -> tuple[int, int] | None:
-    """The ``[height, width]`` in ``image_shape.json``, or None when the file is absent.
-
-    Raises:
-        RunDirError: the file is not UTF-8 JSON holding two positive integers.
-    """
-    path = Path(run_dir) / "image_shape.json"
-    if not path.exists():
-        return None
-    try:
-        shape = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
-        reason = getattr(e, "strerror", None) or type(e).__name__
-        raise RunDirError(f"{path}: not a readable JSON file ({reason}); it should hold "
-                          "[height, width]") from None
-    if (not isinstance(shape, list) or len(shape) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)):
-        raise RunDirError(f"{path}: should hold [height, width] as two positive integers, "
-                          f"found {json.dumps(shape)[:60]}")
-    return shape[0], shape[1]
-
-
-# ------------------------------------------------------------------ whose folder is it
-def is_legacy_run(folder: str | Path) -> bool:
-    """A run written before run folders had a manifest: config.json + checkpoints/, no manifest."""
-    folder = Path(folder)
-    return (folder.is_dir() and safety.read_manifest(folder) is None
-            and (folder / "config.json").is_file() and (folder / "checkpoints").is_dir())
-
-
-def find_enclosing_run(path: str | Path) -> Path | None:
-    """The run folder that is ``path`` or holds it (manifest of kind run, or a legacy run)."""
-    path = Path(path).resolve()
-    for folder in (path, *path.parents):
-        if folder.is_dir() and (safety.folder_kind(folder) == RUN_KIND or is_legacy_run(folder)):
-            return folder
-    return None
-
-
-def foreign_file_in(run_dir: Path, name: str) -> Path | None:
-    """The first file inside the recorded folder ``run_dir/name`` that a run does not write."""
-    entry = run_dir / name
-    if entry.is_symlink() or not entry.is_dir():
-        return None
-    pattern = _OWN_FILES.get("evaluation_" if "evaluation_" in name else name)
-    for p in sorted(entry.rglob("*")):
-        if p.is_dir() and not p.is_symlink():
-            continue
-        rel = p.relative_to(entry).as_posix()
-        if p.name.startswith(safety._TMP_PREFIX) or rel.startswith(safety._TMP_PREFIX):
-            continue  # a temporary an interrupted write of ours left
-        if pattern is None or p.is_symlink() or not pattern.fullmatch(rel):
-            return p
-    return None
-
-
-def check_run_dir(out_dir: str | Path, resume: bool = False, overwrite: bool = False) -> str:
-    """Decide, without writing anything, whether ``out_dir`` can hold this run.
-
-    Returns:
-        "new" (absent or empty), "run" (a pix2pix-tf run folder) or "legacy" (a run made
-        before run folders had a manifest; only ``resume`` accepts it).
-
-    Raises:
-        WriteError: ``out_dir`` is a file, lies under a file or is not writable.
-        RunDirError: one line saying why the folder cannot be used and that nothing changed.
-    """
-    out_dir = safety.check_out_dir(out_dir)
-    if resume and overwrite:
-        raise RunDirError("--resume and --overwrite exclude each other: continue the run or "
-                          "start it again")
-    kind = safety.folder_kind(out_dir) if out_dir.is_dir() else None
-    if kind not in (None, RUN_KIND):
-        raise RunDirError(f"{out_dir}: is a pix2pix-tf {kind} folder, not a run folder")
-    state = ("run" if kind == RUN_KIND else "legacy" if is_legacy_run(out_dir)
-             else "new" if safety.is_empty_dir(out_dir) else "foreign")
-    if resume:
-        return _check_resumable(out_dir, state)
-    if state == "new":
-        return state
-    if state == "foreign":
-        raise RunDirError(f"{'--overwrite ' if overwrite else ''}{out_dir}: folder is not empty and is "
-                          "not a pix2pix-tf run (no .pix2pix-tf.json); nothing was changed; "
-                          "choose a new or empty folder")
-    if not overwrite:
-        raise RunDirError(f"{out_dir}: run folder exists and is not empty; pass --resume to "
-                          "continue it or --overwrite to start again")
-    if state == "legacy":
-        raise RunDirError(f"--overwrite {out_dir}: run folder made by an older pix2pix-tf has no "
-                          ".pix2pix-tf.json record of what it wrote, so --overwrite cannot tell "
-                          "its files from yours; nothing was removed; --resume it or use a new folder")
-    for name in safety.recorded_entries(out_dir):
-        foreign = foreign_file_in(out_dir, name)
-        if foreign is not None:
-            raise RunDirError(f"--overwrite {out_dir}: {foreign} was not written by pix2pix-tf; "
-                              "nothing was removed; move it out of the run folder first")
-    return state
-
-
-def _check_resumable(out_dir: Path, state: str) -> str:
-    if state in ("new", "foreign"):
-        what = "is empty or absent" if state == "new" else "is not a pix2pix-tf run folder"
-        raise RunDirError(f"--resume {out_dir}: {what} (no config.json and checkpoints/); "
-                          "nothing to resume")
-    if not (out_dir / "config.json").is_file():
-        raise RunDirError(f"--resume {out_dir}: nothing to resume (no config.json)")
-    if not checkpoint_candidates(out_dir / "checkpoints")[0]:
-        raise RunDirError(f"--resume {out_dir}: nothing to resume (no checkpoint ckpt-N.index in "
-                          "checkpoints/); start it again with --overwrite")
-    return state
-
-
-def prepare_run_dir(out_dir: Path, resume: bool, overwrite: bool) -> None:
-    """Make ``out_dir`` a run folder this run may write: claim it, or clear our old run.
-
-    A new folder gets a manifest; ``overwrite`` removes only the entries the manifest records
-    (after :func:`check_run_dir` made sure they hold nothing foreign); a run made before
-    manifests existed is adopted on ``resume``. The standard run entries are then recorded.
-
-    Raises:
-        RunDirError, WriteError: see :func:`check_run_dir`.
-    """
-    out_dir = Path(out_dir)
-    state = check_run_dir(out_dir, resume, overwrite)
-    if state == "legacy":
-        _adopt_legacy_run(out_dir)
-    else:
-        safety.claim_folder(out_dir, RUN_KIND)
-    if overwrite and state == "run":
-        safety.remove_recorded(out_dir)
-    safety.remove_temporaries(out_dir)
-    safety.record_written(out_dir, RUN_FILES)
-
-
-def _adopt_legacy_run(out_dir: Path) -> None:
-    """Give a pre-manifest run a manifest listing the standard run entries it has."""
-    present = [n for n in RUN_FILES if (out_dir / n).exists()]
-    safety.atomic_write_text(out_dir / safety.MANIFEST, json.dumps(
-        {"kind": RUN_KIND, "written": present, "created": time.time(), "adopted": True}, indent=1) + "\n")
-
-
-def _resolve_config(config: Pix2PixConfig | None, out_dir: Path, resume: bool) -> Pix2PixConfig:
-    if not resume:
-        return config or Pix2PixConfig()
-    saved = load_run_config(out_dir)
-    if config is not None and config != saved:
-        diff = [k for k, v in config.to_dict().items() if saved.to_dict()[k] != v]
-        raise RunDirError(f"{out_dir}: --resume with a config that differs from the run's "
-                          f"config.json in: {', '.join(diff)}")
-    return saved
-
-
-def check_resume_flags(run_dir: str | Path, wanted: Pix2PixConfig, given: set[str]) -> None:
-    """Refuse a ``--resume`` whose config flags disagree with the run's ``config.json``.
-
-    Compares the fields the user set (``given``) and every field where ``wanted`` (the config
-    the same flags would make for a new run, derived defaults included) is not the paper
-    default; the others are unset, so the run's own values stand.
-
-    Raises:
-        RunDirError: one line naming the field and both values.
-        ConfigError: the run's config.json is damaged.
-    """
-    path = Path(run_dir) / "config.json"
-    saved, default = load_run_config(run_dir).to_dict(), Pix2PixConfig().to_dict()
-    for name, value in wanted.to_dict().items():
-        if (name in given or value != default[name]) and saved[name] != value:
-            raise RunDirError(f"--resume: {name} is {saved[name]!r} in {path} but the flags "
-                              f"say {value!r}")
-
-
-# ------------------------------------------------------------------ checkpoints
-def checkpoint_candidates(ckpt_dir: str | Path) -> tuple[list[str], str | None]:
-    """Checkpoint prefixes to restore, newest first, found from the ``ckpt-N.index`` files.
-
-    With a good pointer file (``checkpoints/checkpoint``) only checkpoints up to the one it
-    names are candidates (a newer file may be one a kill interrupted); without one, all are.
-
-    Returns:
-        (prefixes, note): ``note`` says what is wrong with the pointer file, else None.
-    """
-    ckpt_dir = Path(ckpt_dir)
-    found = sorted(((int(m.group(1)), str(ckpt_dir / p.name[:-len(".index")]))
-                    for p in (ckpt_dir.iterdir() if ckpt_dir.is_dir() else ())
-                    if (m := _CKPT_INDEX.fullmatch(p.name))), reverse=True)
-    registered, note = _pointer_step(ckpt_dir)
-    if registered is not None:
-        found = [(n, prefix) for n, prefix in found if n <= registered]
-    return [prefix for _, prefix in found], note
-
-
-def _pointer_step(ckpt_dir: Path) -> tuple[int | None, str | None]:
-    """The step of the checkpoint the pointer file names, or (None, what is wrong with it)."""
-    pointer = ckpt_dir / "checkpoint"
-    try:
-        text = pointer.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        return None, "missing"
-    except (OSError, UnicodeDecodeError):
-        return None, "unreadable"
-    if not text.strip():
-        return None, "empty"
-    m = _POINTER.search(text)
-    name = Path(m.group(1)).name if m else ""
-    if not m or not re.fullmatch(r"ckpt-\d+", name):
-        return None, "garbled"
-    if not (ckpt_dir / f"{name}.index").is_file():
-        return None, f"pointing at {name}, which is not there"
-    return int(name.split("-")[1]), None
-
-
-def _warn(message: str) -> None:
-    print(f"pix2pix-tf: warning: {message}", file=sys.stderr)
-
-
-def restore_latest(ckpt: tf.train.Checkpoint, ckpt_dir: str | Path) -> str:
-    """Restore the newest checkpoint in ``ckpt_dir`` that loads; fall back to older ones.
-
-    Damaged checkpoints (truncated data, missing shards: TensorFlow raises many error types,
-    IndexError included) are reported on stderr and skipped.
-
-    Returns:
-        The checkpoint prefix restored.
-
-    Raises:
-        RunDirError: there is no checkpoint, or none of them loads.
-    """
-    ckpt_dir = Path(ckpt_dir)
-    candidates, note = checkpoint_candidates(ckpt_dir)
-    if note and candidates:
-        _warn(f"{ckpt_dir / 'checkpoint'} is {note}; using the checkpoint files themselves")
-    if not candidates:
-        raise RunDirError(f"{ckpt_dir}: no checkpoint to restore (no ckpt-N.index files)")
-    for prefix in candidates:
-        try:
-            ckpt.restore(prefix).assert_existing_objects_matched()
-            return prefix
-        except Exception as e:  # noqa: BLE001  (a damaged file surfaces as many types)
-            _warn(f"checkpoint {prefix} cannot be restored ({type(e).__name__}); "
-                  "trying the previous one")
-    raise RunDirError(f"{ckpt_dir}: none of the {len(candidates)} checkpoint(s) could be restored "
-                      f"(newest: {Path(candidates[0]).name})")
-
-
-def _rewrite_pointer(ckpt_dir: Path, restored: str) -> None:
-    """Point ``checkpoints/checkpoint`` at the restored checkpoint and the older ones (atomically).
-
-    Timestamps are the files' own, so the CheckpointManager keeps rotating the old ones.
-    """
-    step = int(Path(restored).name.split("-")[1])
-    kept = sorted((int(m.group(1)), p) for p in ckpt_dir.iterdir()
-                  if (m := _CKPT_INDEX.fullmatch(p.name)) and int(m.group(1)) <= step)
-    times = [p.stat().st_mtime for _, p in kept]
-    lines = [f'model_checkpoint_path: "{Path(restored).name}"']
-    lines += [f'all_model_checkpoint_paths: "{p.name[:-len(".index")]}"' for _, p in kept]
-    lines += [f"all_model_checkpoint_timestamps: {t!r}" for t in times]
-    lines.append(f"last_preserved_timestamp: {min(times) - 1.0!r}")
-    safety.atomic_write_text(ckpt_dir / "checkpoint", "\n".join(lines) + "\n")
 
 
 # ------------------------------------------------------------------ errors during fit
@@ -401,7 +99,7 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
     Args:
         config: the run's settings (None: the paper's defaults; on resume, the saved config).
         data_dir: folder with ``train/`` and optionally ``test/`` or ``val/``.
-        out_dir: the run directory (see the module docstring).
+        out_dir: the run directory (its layout: :mod:`pix2pix_tf.run.folder`).
         steps: total generator updates. Mutually exclusive with ``epochs``.
         epochs: passes over the training set (default 200, the paper's facades schedule).
         resume: continue the run in ``out_dir`` from its latest checkpoint.
@@ -440,10 +138,10 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
             raise ConfigError(f"{name} must be a positive integer, got {value}")
     state = check_run_dir(out_dir, resume, overwrite)  # reads only
     # every field, the PatchGAN's depth for the image size, and the memory training needs
-    config = _resolve_config(config, out_dir, resume).check_trainable()
+    config = resolve_run_config(config, out_dir, resume).check_trainable()
     with contextlib.ExitStack() as held:
         if state != "new":  # a second writer is refused here, before anything is written
-            held.enter_context(safety.FolderLock(out_dir))
+            lock_run(out_dir, held)
         strategy_name = strategy
         strategy = make_strategy(strategy)
         check_global_batch(strategy, config.batch_size)
@@ -462,13 +160,9 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
         test_ds, n_test = (make_dataset(data_dir, test_split, config, skip_bad=skip_bad_files)
                            if test_split else (None, 0))
 
-        if state == "new":
-            _claim_new_run(out_dir, held)
-        else:
-            prepare_run_dir(out_dir, resume, overwrite)
+        open_run_dir(out_dir, state, resume, overwrite, held)  # a new folder is locked here
         if not resume:
-            config.save(out_dir / "config.json")
-            safety.atomic_write_text(out_dir / "image_shape.json", json.dumps(list(shape)) + "\n")
+            save_run_start(out_dir, config, shape)
         with errors_as_one_line(data_dir, out_dir):
             return _train_in_run(
                 config, data_dir, out_dir, train_pairs, shape, test_ds, test_split, n_test,
@@ -477,16 +171,6 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
                 log_every=log_every, snapshot_count=snapshot_count, export=export,
                 jit_compile=jit_compile, skip_bad_files=skip_bad_files, strategy=strategy,
                 strategy_name=strategy_name, verbose=verbose)
-
-
-def _claim_new_run(out_dir: Path, held: contextlib.ExitStack) -> None:
-    """Create the run folder and its manifest, then take its lock (held until ``held`` ends)."""
-    safety.claim_folder(out_dir, RUN_KIND)
-    held.enter_context(safety.FolderLock(out_dir))
-    if safety.recorded_entries(out_dir):
-        raise RunDirError(f"{out_dir}: another pix2pix-tf run started in this folder meanwhile; "
-                          "nothing was changed")
-    safety.record_written(out_dir, RUN_FILES)
 
 
 def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_split, n_test, *,
@@ -500,7 +184,7 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
     spe = min(spe, total_steps)
 
     keras.utils.set_random_seed(config.seed)
-    ckpt_dir = out_dir / "checkpoints"
+    ckpt_dir = out_dir / CHECKPOINTS
     with strategy.scope():  # variables and optimizer slots are mirrored across replicas
         model = Pix2Pix.from_config_object(config, shape=shape)
         model.compile(total_steps=total_steps, jit_compile=jit_compile)
@@ -508,7 +192,7 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
         if resume:
             restored = restore_latest(ckpt, ckpt_dir)
             print(f"resumed from step {model.step} ({Path(restored).name})")
-            _rewrite_pointer(ckpt_dir, restored)
+            rewrite_pointer(ckpt_dir, restored)
         manager = tf.train.CheckpointManager(ckpt, str(ckpt_dir), max_to_keep=keep_checkpoints)
     start_step = model.step
     # the same example stream an uninterrupted run would see from this step on
@@ -524,9 +208,9 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
         timer,
         cb.NaNGuard(manager),  # before the checkpointer: a NaN step is never saved
         cb.StopAtStep(total_steps),
-        cb.ScalarLogger(out_dir / "logs", every_steps=log_every),
-        cb.ImageSnapshot(snap[0], snap[1], out_dir / "images", log_dir=out_dir / "logs"),
-        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=resume),
+        cb.ScalarLogger(out_dir / LOGS, every_steps=log_every),
+        cb.ImageSnapshot(snap[0], snap[1], out_dir / IMAGES, log_dir=out_dir / LOGS),
+        keras.callbacks.CSVLogger(str(out_dir / HISTORY), append=resume),
         saver,
     ]
     t0 = time.perf_counter()
@@ -547,8 +231,8 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
                                   model.evaluate(test_ds, verbose=0, return_dict=True).items()}
         set_inference_mode(model, config.inference_mode)
     if export:
-        safety.record_written(out_dir, ["saved_model"])
-        export_saved_model(model.generator, config, out_dir / "saved_model", replace_recorded_in=out_dir)
+        safety.record_written(out_dir, [SAVED_MODEL])
+        export_saved_model(model.generator, config, out_dir / SAVED_MODEL, replace_recorded_in=out_dir)
 
     summary = {
         "steps": model.step,
@@ -568,30 +252,10 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
         "replicas": strategy.num_replicas_in_sync,
         "test": test_metrics.get(config.inference_mode, {}),
         "test_by_inference_mode": test_metrics,
-        "saved_model": str(out_dir / "saved_model") if export else None,
+        "saved_model": str(out_dir / SAVED_MODEL) if export else None,
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
     }
-    safety.record_written(out_dir, ["summary.json"])
-    safety.atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    save_summary(out_dir, summary)
     return summary
 
-
-def load_run(run_dir: str | Path) -> Pix2Pix:
-    """Rebuild the model of a run directory and restore its newest checkpoint that loads.
-
-    Reads only: the pointer file is not repaired here (``train(..., resume=True)`` does).
-
-    Raises:
-        RunDirError: not a run folder, damaged ``image_shape.json``, or no checkpoint loads.
-        ConfigError: damaged ``config.json`` (one line naming it).
-    """
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file() or not (run_dir / "checkpoints").is_dir():
-        raise RunDirError(f"{run_dir}: not a run folder (needs config.json and checkpoints/)")
-    config = load_run_config(run_dir)
-    shape = load_image_shape(run_dir)
-    model = Pix2Pix.from_config_object(config, shape=shape)
-    model.compile()
-    restore_latest(model.checkpoint(), run_dir / "checkpoints")
-    return model
