@@ -132,7 +132,7 @@ class Pix2PixConfig:
 
         def need(cond: bool, field: str, msg: str) -> None:
             if not cond:
-                raise ConfigError(f"config field '{field}' = {_short_repr(getattr(self, field))}: {msg}",
+                raise ConfigError(f"config field '{field}' = {short_repr(getattr(self, field))}: {msg}",
                                   field=field)
 
         def one_of(field: str, choices: tuple[str, ...]) -> None:
@@ -211,74 +211,30 @@ class Pix2PixConfig:
             deepest = max_patchgan_layers(self.image_size)
             if self.n_layers_d > deepest:
                 raise ConfigError(
-                    f"config field 'n_layers_d' = {_short_repr(self.n_layers_d)}: too deep for "
+                    f"config field 'n_layers_d' = {short_repr(self.n_layers_d)}: too deep for "
                     f"image_size {self.image_size}; the PatchGAN needs image_size / 2**n_layers_d "
                     f">= 3 to output a logit (at most {deepest} here)", field="n_layers_d")
         return self.check_resources(available)
 
     # ------------------------------------------------------------------ resources
     def parameter_count(self) -> tuple[int, int]:
-        """Trainable weights of the generator and the discriminator, counted without building them.
-
-        Convolution kernels and biases are counted exactly; normalisation parameters
-        (2 per channel) are added for every normalised block, so the result matches the
-        built models to within a fraction of a percent.
-
-        Returns:
-            ``(generator_params, discriminator_params)``; the second is 0 for loss "l1".
-
-        Example:
-            >>> Pix2PixConfig().parameter_count()[1] > 2_000_000
-            True
-        """
-        return _generator_params(self), _discriminator_params(self)
+        """Trainable weights of (G, D), counted without building them (:mod:`.resources`)."""
+        from .resources import parameter_count
+        return parameter_count(self)
 
     def training_memory_bytes(self) -> int:
-        """A rough lower estimate of the memory one training process needs with this config.
-
-        Weights, gradients and Adam's two slots take 4 float32 copies of every parameter;
-        the forward pass keeps about three tensors per block (convolution, norm and
-        activation outputs) for the backward pass, for the generator once and for the
-        discriminator twice (real and fake); the input pipeline holds a few
-        ``load_size`` x ``load_size`` jittered images per example.
-
-        Returns:
-            Bytes (an integer). The TensorFlow runtime itself is not counted.
-        """
-        g_params, d_params = self.parameter_count()
-        weights = 4 * 4 * (g_params + d_params)
-        per_example = 3 * (_generator_activations(self) + 2 * _discriminator_activations(self))
-        channels = self.input_channels + self.output_channels
-        pipeline = 4 * self.load_size ** 2 * channels
-        return weights + 4 * self.batch_size * (per_example + pipeline)
+        """A rough lower estimate of one training process's memory (:mod:`.resources`)."""
+        from .resources import training_memory_bytes
+        return training_memory_bytes(self)
 
     def check_resources(self, available: int | None = None) -> "Pix2PixConfig":
-        """Refuse a config whose training would not fit in this machine's memory.
-
-        Args:
-            available: bytes of memory to compare with; None reads what the machine (or
-                its cgroup) has available now. When that cannot be read the check is skipped.
+        """Refuse a config whose training would not fit in memory (:func:`.resources.check_memory`).
 
         Returns:
             self, so calls chain: ``config.validate().check_resources()``.
-
-        Raises:
-            ResourceError: the estimate of :meth:`training_memory_bytes` exceeds
-                ``available``; the message names the fields that set the size.
         """
-        if available is None:
-            available = available_memory_bytes()
-        if available is None:
-            return self
-        need = self.training_memory_bytes()
-        if need > available:
-            defaults = {f.name: f.default for f in dataclasses.fields(self)}
-            names = [n for n in _SIZE_FIELDS if getattr(self, n) != defaults[n]]
-            names += [n for n in ("image_size", "batch_size") if n not in names]
-            fields = ", ".join(f"{n} = {_short_repr(getattr(self, n))}" for n in names)
-            raise ResourceError(f"config {fields}: training needs about {format_bytes(need)} of "
-                                f"memory; this machine has {format_bytes(available)} available",
-                                field=names[0])
+        from .resources import check_memory
+        check_memory(self, available)
         return self
 
     @property
@@ -307,7 +263,7 @@ class Pix2PixConfig:
             return fixed
         if self.unet_depth is not None:
             if not isinstance(self.unet_depth, int) or self.unet_depth < 2:
-                raise ConfigError(f"config field 'unet_depth' = {_short_repr(self.unet_depth)}: "
+                raise ConfigError(f"config field 'unet_depth' = {short_repr(self.unet_depth)}: "
                                   "must be an integer >= 2", field="unet_depth")
             if self.unet_depth > 62 or self.image_size % (2 ** self.unet_depth):
                 power = 2 ** self.unet_depth if self.unet_depth <= 62 else f"2**{self.unet_depth}"
@@ -402,11 +358,7 @@ class Pix2PixConfig:
 
 
 # ---------------------------------------------------------------------- helpers
-_SIZE_FIELDS = ("ngf", "ndf", "image_size", "load_size", "batch_size", "net_g", "unet_depth",
-                "n_layers_d")
-
-
-def _short_repr(value: Any, limit: int = 60) -> str:
+def short_repr(value: Any, limit: int = 60) -> str:
     """repr() cut to ``limit`` characters (a 5000-digit integer stays readable)."""
     try:
         text = repr(value)
@@ -433,118 +385,3 @@ def max_patchgan_layers(image_size: int) -> int:
     while image_size // 2 ** (n + 1) >= 3:
         n += 1
     return n
-
-
-def _conv(k: int, c_in: int, c_out: int, bias: bool) -> int:
-    return k * k * c_in * c_out + (c_out if bias else 0)
-
-
-def _norm_params(config: Pix2PixConfig, channels: int) -> int:
-    return 0 if config.norm == "none" else 2 * channels
-
-
-def _generator_params(c: Pix2PixConfig) -> int:
-    bias = c.norm != "batch"
-    if c.net_g.startswith("resnet"):
-        n_blocks = 6 if c.net_g == "resnet_6blocks" else 9
-        g = c.ngf
-        convs = [(7, c.input_channels, g), (3, g, 2 * g), (3, 2 * g, 4 * g)]
-        convs += [(3, 4 * g, 4 * g)] * (2 * n_blocks) + [(3, 4 * g, 2 * g), (3, 2 * g, g)]
-        total = sum(_conv(k, i, o, bias) + _norm_params(c, o) for k, i, o in convs)
-        return total + _conv(7, g, c.output_channels, True)
-    depth = c.generator_depth
-    filters = [c.ngf * min(2 ** i, 8) for i in range(depth)]
-    skips = c.net_g != "encoder_decoder"
-    total, c_in = 0, c.input_channels
-    for i, f in enumerate(filters):
-        total += _conv(4, c_in, f, bias) + (_norm_params(c, f) if 0 < i < depth - 1 else 0)
-        c_in = f
-    for f in reversed(filters[:-1]):
-        total += _conv(4, c_in, f, bias or c.norm == "none") + _norm_params(c, f)
-        c_in = 2 * f if skips else f
-    return total + _conv(4, c_in, c.output_channels, True)
-
-
-def _discriminator_params(c: Pix2PixConfig) -> int:
-    if c.loss == "l1":
-        return 0
-    c_in = c.output_channels + (c.input_channels if c.loss in ("l1+cgan", "cgan") else 0)
-    bias = c.norm != "batch"
-    if c.net_d == "pixel" or c.n_layers_d == 0:
-        return (_conv(1, c_in, c.ndf, True) + _conv(1, c.ndf, 2 * c.ndf, bias)
-                + _norm_params(c, 2 * c.ndf) + _conv(1, 2 * c.ndf, 1, True))
-    filters = [c.ndf * min(2 ** i, 8) for i in range(min(c.n_layers_d, 64) + 1)]
-    total = 0
-    for i, f in enumerate(filters[:-1]):
-        total += _conv(4, c_in, f, True if i == 0 else bias) + (_norm_params(c, f) if i else 0)
-        c_in = f
-    total += _conv(4, c_in, filters[-1], bias) + _norm_params(c, filters[-1])
-    return total + _conv(4, filters[-1], 1, True)
-
-
-def _generator_activations(c: Pix2PixConfig) -> int:
-    """Elements of the generator's block outputs for one image."""
-    s = c.image_size
-    if c.net_g.startswith("resnet"):
-        n_blocks = 6 if c.net_g == "resnet_6blocks" else 9
-        g = c.ngf
-        return (2 * s * s * g + (s // 2) ** 2 * 2 * g * 2
-                + (s // 4) ** 2 * 4 * g * (2 * n_blocks + 1) + s * s * c.output_channels)
-    filters = [c.ngf * min(2 ** i, 8) for i in range(c.generator_depth)]
-    down = sum((s >> (i + 1)) ** 2 * f for i, f in enumerate(filters))
-    up = sum((s >> (i + 1)) ** 2 * 2 * f for i, f in enumerate(filters[:-1]))  # with the skips
-    return down + up + s * s * c.output_channels
-
-
-def _discriminator_activations(c: Pix2PixConfig) -> int:
-    """Elements of the discriminator's block outputs for one image pair."""
-    if c.loss == "l1":
-        return 0
-    s = c.image_size
-    if c.net_d == "pixel" or c.n_layers_d == 0:
-        return s * s * 3 * c.ndf
-    filters = [c.ndf * min(2 ** i, 8) for i in range(min(c.n_layers_d, 64) + 1)]
-    total = sum((s >> (i + 1)) ** 2 * f for i, f in enumerate(filters[:-1]))
-    return total + (s >> (len(filters) - 1)) ** 2 * filters[-1]
-
-
-def format_bytes(n: int | float) -> str:
-    """'512 B', '23.4 GB', '3.2 TB' (powers of 1000)."""
-    if n >= 1000 ** 7:
-        return "1000+ EB"
-    for unit in ("B", "KB", "MB", "GB", "TB", "PB", "EB"):
-        if n < 1000 or unit == "EB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} EB"  # pragma: no cover
-
-
-def available_memory_bytes() -> int | None:
-    """Memory a new process can use now: MemAvailable, capped by a cgroup limit; None if unknown."""
-    found = []
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    found.append(int(line.split()[1]) * 1024)
-                    break
-    except (OSError, ValueError, IndexError):
-        pass
-    if not found:
-        try:
-            import os
-            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-        except (AttributeError, ValueError, OSError):
-            pass
-    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
-        try:
-            limit = int(Path(limit_file).read_text().strip())
-            usage = int(Path(usage_file).read_text().strip())
-        except (OSError, ValueError):
-            continue
-        if limit < 2 ** 60:  # "max" fails int(); a huge number means no limit
-            found.append(max(0, limit - usage))
-        break
-    return min(found) if found else None
