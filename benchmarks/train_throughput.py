@@ -6,10 +6,10 @@ and noisy, so per-round ratios measured side by side are what counts):
 * ``tutorial``: the TensorFlow tutorial's recipe (see ``train_step_vs_tutorial.py``).
 * ``plain``: ``Pix2Pix`` with every optimization off: float32, Keras' own Adam and batch
   norm, TensorFlow's convolution kernels everywhere (``conv_impl="native"``), no XLA.
-* ``fused_adam``: plain + :class:`pix2pix_tf.model.FusedAdam` (one kernel per weight
+* ``fused_adam``: plain + :class:`pix2pix_tf.fast.adam.FusedAdam` (one kernel per weight
   update) + the fused batch-norm kernel (:class:`pix2pix_tf.inference.BatchNorm`).
 * ``default``: what ``pix2pix-tf train`` runs on this machine: fused_adam and, on CPU, the
-  4x4 stride-2 convolutions of small maps as matmuls (``conv_impl="auto"``, see blocks.py).
+  4x4 stride-2 convolutions of small maps as matmuls (``conv_impl="auto"``, see fast/matmul.py).
 * ``default_xla``: the same, train step compiled with XLA (``jit_compile=True``).
 * ``mixed_bfloat16``: default + bfloat16 compute (float32 weights).
 * ``mixed_float16``: default + float16 compute with loss scaling (GPU only: skipped on CPU).
@@ -50,8 +50,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow.python.profiler import model_analyzer, option_builder  # noqa: E402
 
-from pix2pix_tf.inference import BatchNorm
-from pix2pix_tf.blocks import walk_layers  # noqa: E402
+from pix2pix_tf.inference import BatchNorm, walk_layers  # noqa: E402
 from pix2pix_tf.config import Pix2PixConfig  # noqa: E402
 from pix2pix_tf.model import Pix2Pix  # noqa: E402
 
