@@ -31,6 +31,7 @@ import typing
 import warnings
 
 from .config import Pix2PixConfig, Pix2PixError, default_load_size
+from .errors import one_line
 from . import config as config_module
 from .datasets.recipe_options import DEFAULT_OPTIONS, OPTION_HELP, TASKS
 from .schedule import epoch_schedule  # --n-epochs / --n-epochs-decay
@@ -50,7 +51,7 @@ class _Parser(argparse.ArgumentParser):
     """
 
     def error(self, message: str) -> typing.NoReturn:
-        self.exit(2, f"{self.prog}: error: {' '.join(str(message).split())}\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
 
 
 def _integer_in(low: int, high: int | None = None, what: str = "int"):
@@ -490,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
             _import_tensorflow_quietly()
         return _run(args)
     except Pix2PixError as e:
-        print(f"pix2pix-tf {args.command}: error: {' '.join(str(e).split())}", file=sys.stderr)
+        print(f"pix2pix-tf {args.command}: error: {one_line(e)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("interrupted; the last checkpoint is kept" if args.command == "train"

@@ -19,7 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, Pix2PixError, ResourceError  # noqa: F401  (re-exported)
+from .errors import ConfigError, Pix2PixError, ResourceError, one_line  # noqa: F401  (Pix2PixError, ResourceError re-exported)
 
 DIRECTIONS = ("AtoB", "BtoA")
 NORMS = ("batch", "instance", "none")
@@ -194,7 +194,7 @@ class Pix2PixConfig:
 
         * the PatchGAN's ``n_layers_d`` stride-2 layers must leave a map of at least 3
           pixels (:func:`max_patchgan_layers`);
-        * the memory estimate must fit the machine (:meth:`check_resources`).
+        * the memory estimate must fit the machine (:func:`pix2pix_tf.resources.check_memory`).
 
         Args:
             available: bytes of memory; None reads what the machine has available.
@@ -214,26 +214,7 @@ class Pix2PixConfig:
                     f"config field 'n_layers_d' = {short_repr(self.n_layers_d)}: too deep for "
                     f"image_size {self.image_size}; the PatchGAN needs image_size / 2**n_layers_d "
                     f">= 3 to output a logit (at most {deepest} here)", field="n_layers_d")
-        return self.check_resources(available)
-
-    # ------------------------------------------------------------------ resources
-    def parameter_count(self) -> tuple[int, int]:
-        """Trainable weights of (G, D), counted without building them (:mod:`.resources`)."""
-        from .resources import parameter_count
-        return parameter_count(self)
-
-    def training_memory_bytes(self) -> int:
-        """A rough lower estimate of one training process's memory (:mod:`.resources`)."""
-        from .resources import training_memory_bytes
-        return training_memory_bytes(self)
-
-    def check_resources(self, available: int | None = None) -> "Pix2PixConfig":
-        """Refuse a config whose training would not fit in memory (:func:`.resources.check_memory`).
-
-        Returns:
-            self, so calls chain: ``config.validate().check_resources()``.
-        """
-        from .resources import check_memory
+        from .resources import check_memory  # the size estimate lives beside the config
         check_memory(self, available)
         return self
 
@@ -343,7 +324,7 @@ class Pix2PixConfig:
         try:
             data = json.loads(text)
         except (ValueError, RecursionError) as e:  # JSONDecodeError, or an int too long to parse
-            raise ConfigError(f"{path}: not valid JSON ({_one_line(e)})") from None
+            raise ConfigError(f"{path}: not valid JSON ({one_line(e)})") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: not a JSON object of config fields "
                               f"(found a {type(data).__name__})")
@@ -365,10 +346,6 @@ def short_repr(value: Any, limit: int = 60) -> str:
     except ValueError:  # int too large to convert to text
         text = f"<integer of {value.bit_length()} bits>"
     return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split())
 
 
 def max_patchgan_layers(image_size: int) -> int:

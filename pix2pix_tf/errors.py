@@ -40,3 +40,9 @@ class ConfigError(Pix2PixError):
 
 class ResourceError(ConfigError):
     """The config is valid but would need more memory than this machine has."""
+
+
+def one_line(text: object) -> str:
+    """``str(text)`` with every run of whitespace (newlines too) made one space: how a
+    message (or an exception embedded in one) is shown on the CLI's single error line."""
+    return " ".join(str(text).split())

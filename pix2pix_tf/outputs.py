@@ -121,7 +121,7 @@ class OutputFolder:
             raise WriteError(f"{self.flag} {self.path}: is a symbolic link to a non-folder")
         if not self.path.is_dir():
             return self
-        with _listing_errors(self.path):
+        with os_errors_as(self.path, "cannot list the folder"):
             entries = sorted(os.listdir(self.path))
         if not entries:
             return self
@@ -169,7 +169,7 @@ class OutputFolder:
                 raise WriteError(f"{where}: exists and is not a folder; not writing into it")
             if not where.is_dir():
                 continue
-            with _listing_errors(where):
+            with os_errors_as(where, "cannot list the folder"):
                 present = {n.casefold(): n for n in os.listdir(where)}
             for name in by_folder.get(folder, []):
                 found = present.get(name.casefold())
@@ -311,18 +311,3 @@ def _add_files(folder: Path, rels: list[str]) -> None:
     old = data.get("files") if isinstance(data.get("files"), list) else []
     data["files"] = sorted(set(old) | set(rels))
     atomic_write_text(folder / MANIFEST, json.dumps(data, indent=1) + "\n")
-
-
-class _listing_errors:
-    """Turn an OSError while listing a folder into a one-line WriteError."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        if isinstance(exc, OSError):
-            raise WriteError(f"{self.folder}: cannot list the folder ({exc.strerror or exc})") from None
-        return False

@@ -42,8 +42,7 @@ from .config import Pix2PixError
 
 MANIFEST = ".pix2pix-tf.json"
 LOCK = ".pix2pix-tf.lock"
-_TMP_PREFIX = ".pix2pix-tf-tmp-"
-TMP_PREFIX = _TMP_PREFIX  # every temporary this package makes starts with it
+TMP_PREFIX = ".pix2pix-tf-tmp-"  # every temporary this package makes starts with it
 
 
 class WriteError(Pix2PixError):
@@ -110,7 +109,7 @@ _UMASK = _umask()  # read once, at import: os.umask can only be read by setting 
 
 
 def _tmp_sibling(path: Path, suffix: str = "") -> Path:
-    fd, name = tempfile.mkstemp(prefix=_TMP_PREFIX + path.name[:40] + ".", suffix=suffix, dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=TMP_PREFIX + path.name[:40] + ".", suffix=suffix, dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; the file gets the mode open() would give
     except (AttributeError, OSError):  # pragma: no cover - no fchmod (Windows)
@@ -184,14 +183,14 @@ def atomic_dir(path: str | Path, *, replace_recorded_in: Path | None = None,
     check_replaceable()
     with os_errors_as(path.parent, "cannot create"):
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX + path.name[:40] + ".", dir=path.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + path.name[:40] + ".", dir=path.parent))
         os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes 0700: others could not read a SavedModel
     try:
         yield tmp
         check_replaceable()  # again: something may have appeared there meanwhile
         with os_errors_as(path):
             if path.exists() or path.is_symlink():
-                old = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX + "old.", dir=path.parent))
+                old = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + "old.", dir=path.parent))
                 os.replace(path, old / "x")  # move aside, then swap in, then drop the old
                 try:
                     os.replace(tmp, path)
@@ -212,7 +211,7 @@ def remove_temporaries(folder: str | Path) -> None:
     if not folder.is_dir():
         return
     for p in folder.iterdir():
-        if p.name.startswith(_TMP_PREFIX):
+        if p.name.startswith(TMP_PREFIX):
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p, ignore_errors=True)
             else:

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from .. import safety
-from ..config import Pix2PixError
+from ..errors import Pix2PixError, one_line
 from ..safety import LOCK, MANIFEST, WriteError, check_out_dir, describe_os_error
 
 STANDARD_DATASETS = ("cityscapes", "edges2handbags", "edges2shoes", "facades", "maps", "night2day")
@@ -70,8 +70,7 @@ MAX_COMPONENT_BYTES = 255  # one component of it (the usual file-name limit)
 # authors' file (none could be here, offline); a wrong value would refuse every download.
 KNOWN_SHA256: dict[str, str] = {}
 
-_TMP_PREFIX = safety._TMP_PREFIX  # safety.remove_temporaries() removes what starts so
-_WORK_PREFIX = _TMP_PREFIX + "download-"
+_WORK_PREFIX = safety.TMP_PREFIX + "download-"  # safety.remove_temporaries() removes what starts so
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_BINARY", 0)
@@ -251,7 +250,7 @@ def _member_parts(member: tarfile.TarInfo, top: str | None, archive: str | Path)
         raise _refusal(archive, raw, f"a component of its path is longer than {MAX_COMPONENT_BYTES} bytes")
     if not parts or (top is not None and parts[0] != top):
         raise _refusal(archive, raw, f"it is not under {top or parts[0] if parts else ''}/")
-    if len(parts) > 1 and (parts[1] in (MANIFEST, LOCK) or parts[1].startswith(_TMP_PREFIX)):
+    if len(parts) > 1 and (parts[1] in (MANIFEST, LOCK) or parts[1].startswith(safety.TMP_PREFIX)):
         raise _refusal(archive, raw, "its name is reserved for pix2pix-tf's own files")
     return parts
 
@@ -320,7 +319,7 @@ def _extract_into(archive: Path, root: Path, top: str | None, max_bytes: int, ma
             read_any.append(True)
             return _extract_members(tar, tree, top, label, max_bytes, max_members)
     except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError) as e:  # corrupt / truncated
-        reason = _one_line(str(e)) or type(e).__name__
+        reason = one_line(e) or type(e).__name__
         if not read_any:
             reason = _unopened_reason(archive, e)
         raise DatasetError(f"{label}: not a readable tar archive ({reason}); nothing was extracted") from None
@@ -337,11 +336,6 @@ def _unopened_reason(archive: Path, error: Exception) -> str:
             return f"no tar data, plain or compressed; the file starts with {f.read(24)!r}"
     except OSError as e:
         return describe_os_error(e)
-
-
-def _one_line(text: str) -> str:
-    """``text`` with every run of whitespace (newlines too) made one space."""
-    return " ".join(text.split())
 
 
 def _extract_to_work(archive: Path, work: Path, top: str | None, max_bytes: int, max_members: int,
@@ -587,7 +581,7 @@ def _fetch(url: str, part: Path, max_download_bytes: int) -> str:
     except DatasetError:
         raise
     except (OSError, ValueError, http.client.HTTPException) as e:  # URLError, HTTPError, timeouts, disk
-        raise DatasetError(f"download from {url} failed ({_one_line(str(e)) or type(e).__name__})") from None
+        raise DatasetError(f"download from {url} failed ({one_line(e) or type(e).__name__})") from None
     return digest.hexdigest()
 
 

@@ -153,9 +153,7 @@ def save_summary(run_dir: Path, summary: dict) -> None:
 # ------------------------------------------------------------------ whose folder is it
 def is_legacy_run(folder: str | Path) -> bool:
     """A run written before run folders had a manifest: config.json + checkpoints/, no manifest."""
-    folder = Path(folder)
-    return (folder.is_dir() and safety.read_manifest(folder) is None
-            and (folder / CONFIG).is_file() and (folder / CHECKPOINTS).is_dir())
+    return is_run(folder) and safety.read_manifest(folder) is None
 
 
 def find_enclosing_run(path: str | Path) -> Path | None:
