@@ -186,7 +186,7 @@ def runs_root(use_drive: bool = False, local: str | Path = "runs", drive_folder:
     """The folder that holds the course's run folders.
 
     A Colab runtime is thrown away when the session ends, and each badge opens its own
-    runtime: a run trained by notebook 03 in ``runs/`` is gone for 04 and 05. On Google
+    runtime: a run trained by notebook 04 in ``runs/`` is gone for 05 and 06. On Google
     Drive it survives.
 
     Args:

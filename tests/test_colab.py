@@ -50,11 +50,11 @@ def test_badge_urls_come_from_the_constant():
         f"https://colab.research.google.com/github/{colab.REPOSITORY}/blob/{colab.BRANCH}"
         "/notebooks/01_data_pipeline.ipynb")
     assert colab.badge_url("01_data_pipeline.ipynb") == colab.badge_url("01_data_pipeline")
-    assert colab.badge_url("03_training_on_gpu", "me/fork", "dev") == (
-        "https://colab.research.google.com/github/me/fork/blob/dev/notebooks/03_training_on_gpu.ipynb")
-    row = colab.badge_row("03_training_on_gpu", "me/fork")
-    assert "(https://colab.research.google.com/github/me/fork/blob/main/notebooks/03_training_on_gpu.ipynb)" in row
-    assert "(https://github.com/me/fork/blob/main/notebooks/03_training_on_gpu.ipynb)" in row
+    assert colab.badge_url("04_training_on_gpu", "me/fork", "dev") == (
+        "https://colab.research.google.com/github/me/fork/blob/dev/notebooks/04_training_on_gpu.ipynb")
+    row = colab.badge_row("04_training_on_gpu", "me/fork")
+    assert "(https://colab.research.google.com/github/me/fork/blob/main/notebooks/04_training_on_gpu.ipynb)" in row
+    assert "(https://github.com/me/fork/blob/main/notebooks/04_training_on_gpu.ipynb)" in row
     assert colab.COLAB_BADGE in row
 
 
@@ -88,8 +88,8 @@ def test_changing_the_constant_and_normalising_rewrites_badges_and_install_cells
     fork = types.SimpleNamespace(
         badge_row=lambda name: colab.badge_row(name, "someone/fork", "dev"),
         install_cell_source=lambda: colab.install_cell_source("someone/fork", "dev"))
-    nb = normalize.normalize(_read("03_training_on_gpu"), "03_training_on_gpu", colab=fork)
-    assert "github/someone/fork/blob/dev/notebooks/03_training_on_gpu.ipynb" in nb.cells[0].source
+    nb = normalize.normalize(_read("04_training_on_gpu"), "04_training_on_gpu", colab=fork)
+    assert "github/someone/fork/blob/dev/notebooks/04_training_on_gpu.ipynb" in nb.cells[0].source
     assert colab.REPOSITORY not in nb.cells[0].source
     install = next(c for c in nb.cells if c.cell_type == "code").source
     assert 'os.environ.get("PIX2PIX_REPO", "someone/fork")' in install
@@ -293,8 +293,8 @@ def test_normalize_keeps_and_sets_the_colab_metadata():
         "kernelspec": normalize.KERNELSPEC, "language_info": {"name": "python"}, "colab": {"provenance": []}}
 
 
-@pytest.mark.parametrize("name", ("03_training_on_gpu", "04_visualizing_results", "05_export_savedmodel",
-                                  "06_paper_ablations", "07_task_recipes"))
+@pytest.mark.parametrize("name", ("04_training_on_gpu", "05_visualizing_results", "06_export_savedmodel",
+                                  "07_paper_ablations", "09_task_recipes"))
 def test_notebooks_with_runs_put_them_under_runs_root(name):
     nb = _read(name)
     params = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
@@ -302,7 +302,7 @@ def test_notebooks_with_runs_put_them_under_runs_root(name):
     code = _code(nb)
     assert "runs_root(USE_DRIVE)" in code
     assert '"runs/course"' not in code  # no run folder outside runs_root
-    if name in ("04_visualizing_results", "05_export_savedmodel"):
+    if name in ("05_visualizing_results", "06_export_savedmodel"):
         assert "has_trained_run(RUN_DIR)" in code and "STAND_IN_DIR" in code
 
 

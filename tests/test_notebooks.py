@@ -1,9 +1,9 @@
 """The notebook course: committed clean, and each runs top to bottom in quick mode.
 
 The notebooks run with nbclient in a python3 kernel, working directory ``notebooks/``,
-``PIX2PIX_QUICK=1`` and ``PIX2PIX_RUN_DIR`` in a tmp folder; in order 01..07 so 04 and 05
-reuse the run 03 trained. 04 and 05 are also run alone (no run of 03: they train a stand-in
-in a folder of their own). 01 and 03 also run from a folder outside the checkout, as CI runs
+``PIX2PIX_QUICK=1`` and ``PIX2PIX_RUN_DIR`` in a tmp folder; in order 01..09 so 05 and 06
+reuse the run 04 trained. 05 and 06 are also run alone (no run of 04: they train a stand-in
+in a folder of their own). 01 and 04 also run from a folder outside the checkout, as CI runs
 them from an installed wheel (no ``data/`` folder, no source tree):
 
     python -m pytest -q tests/test_notebooks.py -k outside_the_checkout
@@ -27,9 +27,12 @@ pytest.importorskip("ipykernel")
 
 from nbclient.exceptions import CellExecutionError  # noqa: E402
 
+from pix2pix_tf import course  # noqa: E402
+
 NB_DIR = Path(__file__).resolve().parents[1] / "notebooks"
-NOTEBOOKS = ("01_data_pipeline", "02_generator_and_discriminator", "03_training_on_gpu",
-             "04_visualizing_results", "05_export_savedmodel", "06_paper_ablations", "07_task_recipes")
+NOTEBOOKS = ("01_data_pipeline", "02_generator_and_discriminator", "03_train_step_from_scratch",
+             "04_training_on_gpu", "05_visualizing_results", "06_export_savedmodel",
+             "07_paper_ablations", "08_when_gans_go_wrong", "09_task_recipes")
 CELL_TIMEOUT = 300
 
 
@@ -68,12 +71,24 @@ def test_notebook_is_committed_clean_with_house_structure(name):
     assert "import pix2pix_tf" in code
 
 
+def fill_in_solutions(nb: nbformat.NotebookNode) -> int:
+    """Replace each exercise cell's source by its solution (as a student who got it right)."""
+    filled = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "exercise" in cell.metadata.get("tags", []):
+            exercise = course.get(course.exercise_key(cell.source))
+            cell.source = f"# Exercise {exercise.key} (solution filled in by the test)\n{exercise.solution}"
+            filled += 1
+    return filled
+
+
 def run_notebook(name: str, run_dir: Path | None, monkeypatch, workdir: Path = NB_DIR,
-                 extra_cells: tuple[str, ...] = ()) -> nbformat.NotebookNode:
+                 extra_cells: tuple[str, ...] = (), solved: bool = True) -> nbformat.NotebookNode:
     """Execute one notebook in quick mode in ``workdir``; fail with the failing cell's error.
 
     ``run_dir``: the course run folder (``PIX2PIX_RUN_DIR``); None: the notebook's default.
-    ``extra_cells`` are appended (code) before running. Returns the executed notebook.
+    ``extra_cells`` are appended (code) before running. ``solved``: exercise cells hold their
+    solutions (else they run as committed, unanswered). Returns the executed notebook.
     """
     monkeypatch.setenv("PIX2PIX_QUICK", "1")
     if run_dir is None:
@@ -83,6 +98,8 @@ def run_notebook(name: str, run_dir: Path | None, monkeypatch, workdir: Path = N
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.read(workdir / f"{name}.ipynb", as_version=4)
+    if solved:
+        fill_in_solutions(nb)
     nb.cells += [nbformat.v4.new_code_cell(source) for source in extra_cells]
     client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                                      resources={"metadata": {"path": str(workdir)}})
@@ -108,53 +125,58 @@ def course_run_dir(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_in_quick_mode(name, course_run_dir, monkeypatch):
-    """In order: 03 writes the run that 04 and 05 read (they train a stand-in if run alone)."""
+    """In order: 04 writes the run that 05 and 06 read (they train a stand-in if run alone)."""
     nb = run_notebook(name, course_run_dir, monkeypatch)
-    if name == "03_training_on_gpu":
+    # every exercise of the notebook was checked, and each check said right
+    keys = [course.exercise_key(c.source) for c in nb.cells if "exercise" in c.metadata.get("tags", [])]
+    assert keys and sorted(keys) == [e.key for e in course.exercises(name[:2])]
+    verdicts = re.findall(r"^(Right|Not yet|Not answered yet):", printed(nb), re.M)
+    assert verdicts == ["Right"] * len(keys), verdicts
+    if name == "04_training_on_gpu":
         assert (course_run_dir / "config.json").is_file()
         assert list((course_run_dir / "checkpoints").glob("ckpt-*.index"))
         assert list((course_run_dir / "images").glob("epoch_*.png"))
         assert (course_run_dir / "history.csv").is_file()
-    if name in ("04_visualizing_results", "05_export_savedmodel"):
-        assert f"Using the run of notebook 03: {course_run_dir}," in printed(nb)
+    if name in ("05_visualizing_results", "06_export_savedmodel"):
+        assert f"Using the run of notebook 04: {course_run_dir}," in printed(nb)
         assert not course_run_dir.with_name("run_stand_in").exists()
-    if name == "05_export_savedmodel":
+    if name == "06_export_savedmodel":
         assert (course_run_dir / "saved_model" / "saved_model.pb").is_file()
 
 
 @pytest.mark.slow  # a stand-in run of its own; CI runs the slow tests too
-def test_05_runs_alone_without_a_run(tmp_path, monkeypatch):
+def test_06_runs_alone_without_a_run(tmp_path, monkeypatch):
     run_dir = tmp_path / "fresh_run"
-    nb = run_notebook("05_export_savedmodel", run_dir, monkeypatch)
+    nb = run_notebook("06_export_savedmodel", run_dir, monkeypatch)
     stand_in = tmp_path / "fresh_run_stand_in"
     assert (stand_in / "summary.json").is_file()  # trained its own short run with train()
     assert (stand_in / "saved_model" / "saved_model.pb").is_file()
-    assert not run_dir.exists()  # 03's folder is left alone
-    assert f"Using a stand-in (no run of notebook 03 in {run_dir}): {stand_in}," in printed(nb)
+    assert not run_dir.exists()  # 04's folder is left alone
+    assert f"Using a stand-in (no run of notebook 04 in {run_dir}): {stand_in}," in printed(nb)
 
 
 @pytest.mark.slow  # a stand-in run of its own; CI runs the slow tests too
-def test_04_runs_alone_and_05_reuses_its_stand_in(tmp_path, monkeypatch):
-    """04 without a run of 03 trains the stand-in; 05, run after it, reuses it."""
+def test_05_runs_alone_and_06_reuses_its_stand_in(tmp_path, monkeypatch):
+    """05 without a run of 04 trains the stand-in; 06, run after it, reuses it."""
     run_dir = tmp_path / "run"
     stand_in = tmp_path / "run_stand_in"
-    nb = run_notebook("04_visualizing_results", run_dir, monkeypatch)
+    nb = run_notebook("05_visualizing_results", run_dir, monkeypatch)
     assert "training a short stand-in" in printed(nb)
-    assert f"Using a stand-in (no run of notebook 03 in {run_dir}): {stand_in}," in printed(nb)
-    assert not run_dir.exists()  # 03's folder is left alone
+    assert f"Using a stand-in (no run of notebook 04 in {run_dir}): {stand_in}," in printed(nb)
+    assert not run_dir.exists()  # 04's folder is left alone
     summary = (stand_in / "summary.json").read_text()
-    nb = run_notebook("05_export_savedmodel", run_dir, monkeypatch)
+    nb = run_notebook("06_export_savedmodel", run_dir, monkeypatch)
     assert "training a short stand-in" not in printed(nb)
-    assert f"Using a stand-in (no run of notebook 03 in {run_dir}): {stand_in}," in printed(nb)
+    assert f"Using a stand-in (no run of notebook 04 in {run_dir}): {stand_in}," in printed(nb)
     assert (stand_in / "summary.json").read_text() == summary  # not trained again
 
 
-OUTSIDE = ("01_data_pipeline", "03_training_on_gpu")
+OUTSIDE = ("01_data_pipeline", "04_training_on_gpu")
 
 
 @pytest.mark.slow  # CI also runs them outside the checkout from the wheel (.ci/compat)
 def test_notebooks_run_outside_the_checkout(tmp_path, monkeypatch):
-    """01 and 03 copied to a folder of their own, run there: no data/ folder, no source tree.
+    """01 and 04 copied to a folder of their own, run there: no data/ folder, no source tree.
 
     When the package is imported from a checkout (``data/`` next to it), a copy of it on
     PYTHONPATH hides the checkout, so the bundled sample is not found and is drawn into

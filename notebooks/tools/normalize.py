@@ -30,8 +30,9 @@ import nbformat
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1]
 # Notebooks that train something: Colab opens them on a GPU runtime.
-GPU_NOTEBOOKS = ("02_generator_and_discriminator", "03_training_on_gpu", "04_visualizing_results",
-                 "05_export_savedmodel", "06_paper_ablations", "07_task_recipes")
+GPU_NOTEBOOKS = ("02_generator_and_discriminator", "03_train_step_from_scratch", "04_training_on_gpu",
+                 "05_visualizing_results", "06_export_savedmodel", "07_paper_ablations",
+                 "08_when_gans_go_wrong", "09_task_recipes")
 GPU_TYPE = "T4"  # the GPU of Colab's free tier
 
 

@@ -2,7 +2,7 @@
 
 It runs twice. In the default test run (the newest stack, from the checkout) the unit checks
 of the version-sensitive code run; the end-to-end steps skip unless ``PIX2PIX_COMPAT=1``.
-``.ci/compat`` copies this folder and notebooks 01 and 03 to a folder outside the checkout,
+``.ci/compat`` copies this folder and notebooks 01 and 04 to a folder outside the checkout,
 installs the built wheel (non-editable) into a fresh virtualenv holding one stack (the
 declared floor, a Colab-like stack) and runs everything there with ``PIX2PIX_COMPAT=1``:
 make-sample, a short train, resume, export (SavedModel and TFLite), predict, evaluate and the
@@ -171,7 +171,7 @@ def test_evaluate(workdir):
 
 
 @end_to_end
-@pytest.mark.parametrize("name", ["01_data_pipeline", "03_training_on_gpu"])
+@pytest.mark.parametrize("name", ["01_data_pipeline", "04_training_on_gpu"])
 def test_notebook_quick_mode(name, workdir):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
