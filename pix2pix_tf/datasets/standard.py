@@ -746,6 +746,29 @@ def sample_dir(cache_dir: str | Path | None = None) -> Path:
     return folder
 
 
+# name -> (download size in MB, training pairs): approximate, to warn before a download
+DATASET_SIZES = {"facades": (30, 400), "cityscapes": (100, 2975), "maps": (240, 1096),
+                 "night2day": (1900, 17823), "edges2shoes": (2200, 49825),
+                 "edges2handbags": (8600, 138567)}
+
+
+def dataset_note(name: str) -> str:
+    """One line on what choosing ``name`` costs: download size and training pairs.
+
+    Example:
+        >>> print(dataset_note("edges2handbags"))
+        edges2handbags: about 8.6 GB to download and unpack, 138567 training pairs (an epoch at batch 1 is 138567 steps: hours on a GPU; the course uses a few thousand steps)
+    """
+    check_name(name)
+    megabytes, pairs = DATASET_SIZES[name]
+    size = f"{megabytes / 1000:.1f} GB" if megabytes >= 1000 else f"{megabytes} MB"
+    line = f"{name}: about {size} to download and unpack, {pairs} training pairs"
+    if megabytes >= 1000:
+        line += (f" (an epoch at batch 1 is {pairs} steps: hours on a GPU; the course uses a few "
+                 "thousand steps)")
+    return line
+
+
 def course_dataset(name: str = "facades", quick: bool = False, dest_dir: str | Path | None = None,
                    base_url: str = BASE_URL) -> tuple[Path, str]:
     """The dataset a notebook of the course uses: ``(folder, direction)``.
@@ -772,6 +795,8 @@ def course_dataset(name: str = "facades", quick: bool = False, dest_dir: str | P
         return _local_dataset(os.environ["PIX2PIX_DATA_DIR"], os.environ.get("PIX2PIX_DIRECTION"))
     if not quick:
         check_name(name)  # a typo is an error, not a reason to fall back to the sample
+        if not is_extracted(Path(dest_dir or default_cache_dir()) / name):
+            print(dataset_note(name))
         try:
             return download(name, dest_dir, base_url), PAPER_DIRECTIONS[name]
         except DatasetError as e:
