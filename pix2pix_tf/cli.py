@@ -106,6 +106,17 @@ def _positive(kind):
 _finite = _number(float)
 
 
+def _mode_list(text: str) -> tuple[str, ...]:
+    """``deterministic,paper`` -> a tuple of inference modes (argparse type)."""
+    modes = tuple(m.strip() for m in text.split(",") if m.strip())
+    bad = [m for m in modes if m not in _CHOICES["inference_mode"]]
+    if bad or not modes:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give inference modes from {', '.join(_CHOICES['inference_mode'])}, "
+            "separated by commas")
+    return modes
+
+
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model and data settings (default: the paper's)")
     hints = typing.get_type_hints(Pix2PixConfig)
@@ -179,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", choices=config_module.STRATEGIES, default="none",
                    help="tf.distribute strategy (default none; batch size is the global batch)")
     p.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
+    p.add_argument("--eval-modes", type=_mode_list, default=None, metavar="MODE[,MODE]",
+                   help="inference modes the test split is scored in at the end (default: "
+                        "--inference-mode only; e.g. deterministic,paper for both)")
     p.add_argument("--config", help="a config.json to start from (flags override it)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_config_flags(p)
@@ -273,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _train(args) -> int:
     """Train a run (or continue one with ``--resume``) and print its summary."""
     from .run.folder import check_resume_flags, check_run_dir
-    from .run.train import train
+    from .run.train import process_seconds, train
     config = getattr(args, "checked_config", None) or _config_from_args(args)  # _precheck's
     if args.resume:  # the same flags as the run's are fine; a different value is refused
         check_run_dir(args.out, resume=True)
@@ -290,7 +304,8 @@ def _train(args) -> int:
                     keep_checkpoints=args.keep_checkpoints, deterministic=args.deterministic,
                     skip_bad_files=args.skip_bad_files, export=not args.no_export,
                     jit_compile="auto" if args.xla is None else args.xla, strategy=args.strategy,
-                    verbose=0 if args.quiet else "auto")
+                    verbose=0 if args.quiet else "auto", eval_modes=args.eval_modes,
+                    startup_seconds=process_seconds())
     print(json.dumps({k: summary[k] for k in ("steps", "wall_seconds", "seconds_per_step",
                                               "test", "saved_model")}, indent=2))
     print(f"run written to {args.out}")

@@ -50,3 +50,17 @@ def test_memory_json():
     out = _run("memory.py", "--image-size", "64", "--steps", "1", "--variants", "default")
     run = out["variants"]["default"]
     assert run["exit_code"] == 0 and run["peak_rss_mb"] > out["import_tensorflow_peak_rss_mb"]
+
+
+def test_end_to_end_json():
+    out = _run("end_to_end.py", "--image-size", "64", "--steps", "3", "--rounds", "1",
+               "--data", str(ROOT / "data" / "facades_synthetic"))
+    entry = out["by_steps"]["3"]
+    assert entry["speedup_vs_tutorial"] > 0
+    ours = entry["runs"]["pix2pix_tf"][0]
+    for phase in ("startup", "checks", "build", "first_step", "steps", "validation",
+                  "evaluation", "export", "time_to_first_step", "total"):
+        assert ours["timings"][phase] >= 0, phase
+    assert ours["timings"]["total"] <= ours["wall"]  # from process start, inside the measured wall
+    tutorial = entry["runs"]["tutorial"][0]
+    assert tutorial["timings"]["first_step"] > 0 and tutorial["wall"] > 0

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from pix2pix_tf.data import make_dataset
 from pix2pix_tf.model import Pix2Pix
 from pix2pix_tf.run.folder import RunDirError, load_run
 from pix2pix_tf.run.train import train
@@ -57,14 +58,39 @@ def test_run_directory_contents(trained_run):
     assert summary["seconds_per_step"] > 0 and summary["images_per_second"] > 0
     assert set(summary["test"]) == {"l1", "psnr", "ssim"}
     by_mode = summary["test_by_inference_mode"]
-    assert set(by_mode) == {"deterministic", "paper"}
-    assert by_mode["deterministic"]["l1"] != by_mode["paper"]["l1"]  # each mode really traced
+    assert set(by_mode) == {cfg.inference_mode}  # one mode by default: the config's
     assert summary["test"] == by_mode[cfg.inference_mode]
+    timings = summary["timings"]
+    for phase in ("checks", "build", "input_pipeline", "first_step", "steps", "validation",
+                  "snapshots", "checkpoints", "evaluation", "export", "time_to_first_step", "total"):
+        assert timings[phase] >= 0, phase
+    assert timings["first_step"] > 0 and timings["export"] > 0 and timings["checkpoints"] > 0
+    assert timings["time_to_first_step"] < timings["total"]
+    assert "startup" not in timings  # only the CLI knows when its process started
     assert json.loads((run / "summary.json").read_text())["steps"] == 8
     lines = (run / "history.csv").read_text().splitlines()
     assert lines[0].startswith("epoch,") and "val_l1" in lines[0] and len(lines) == 3
     grid = tf.io.decode_png((run / "images" / "epoch_0002.png").read_bytes())
     assert grid.shape == (2 * 64, 3 * 64, 3)  # 2 test images: input | output | target
+
+
+def test_test_metrics_reused_from_the_last_validation_equal_a_fresh_evaluate(trained_run):
+    root, summary, cfg = trained_run
+    model = load_run(root / "run")  # the final weights, in the config's inference mode
+    test_ds, _ = make_dataset(root / "data", "test", cfg)
+    fresh = model.evaluate(test_ds, verbose=0, return_dict=True)
+    for name, value in summary["test"].items():
+        np.testing.assert_allclose(value, float(fresh[name]), rtol=1e-5, err_msg=name)
+
+
+def test_eval_modes_scores_each_mode_asked_for(trained_run, tmp_path):
+    root, _, cfg = trained_run
+    summary = train(cfg, root / "data", tmp_path / "run", steps=3, steps_per_epoch=2, verbose=0,
+                    export=False, eval_modes=("deterministic", "paper"))
+    by_mode = summary["test_by_inference_mode"]
+    assert set(by_mode) == {"deterministic", "paper"}
+    assert by_mode["deterministic"]["l1"] != by_mode["paper"]["l1"]  # each mode really traced
+    assert summary["timings"]["evaluation"] > 0  # 3 steps end mid-epoch: nothing to reuse
 
 
 def test_resume_restores_weights_optimizer_and_step(trained_run, tmp_path):

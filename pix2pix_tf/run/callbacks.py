@@ -58,8 +58,14 @@ class ImageSnapshot(keras.callbacks.Callback):
         self.out_dir = Path(out_dir)
         self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "images")) if log_dir else None
         self.last_path: Path | None = None
+        self.seconds = 0.0  # time spent making snapshots
 
     def on_epoch_end(self, epoch, logs=None):
+        started = time.perf_counter()
+        self._snapshot(epoch)
+        self.seconds += time.perf_counter() - started
+
+    def _snapshot(self, epoch):
         outputs = self.model.generator(self.inputs, training=False)
         grid = image_grid(self.inputs, outputs, self.targets)
         with safety.os_errors_as(self.out_dir, "cannot create"):
@@ -78,13 +84,16 @@ class CheckpointEvery(keras.callbacks.Callback):
         super().__init__()
         self.manager, self.every_steps = manager, every_steps
         self.last_saved_step: int | None = None
+        self.seconds = 0.0  # time spent saving
 
     def save(self, model=None) -> None:
         """Save now, unless this step is already saved."""
         step = (model or self.model).step
         if step != self.last_saved_step:
+            started = time.perf_counter()
             self.manager.save(checkpoint_number=step)
             self.last_saved_step = step
+            self.seconds += time.perf_counter() - started
 
     def on_train_batch_end(self, batch, logs=None):
         if self.every_steps and self.model.step % self.every_steps == 0:
@@ -136,17 +145,20 @@ class StopAtStep(keras.callbacks.Callback):
 
 
 class Throughput(keras.callbacks.Callback):
-    """Wall time of the run and the time spent in train steps.
+    """Wall time of the run, the time spent in train steps and in validation.
 
     Step time is summed between batch begin and end, so epoch-end work (validation,
-    snapshots, checkpoints) does not count; the first step (tracing) is excluded.
+    snapshots, checkpoints) does not count; the first step is timed apart, from the start of
+    ``fit`` to its end (``first_step_seconds``: setting up, tracing and the step itself).
+    Validation (``validation_data`` at epoch ends) is summed in ``validation_seconds``.
     """
 
     def __init__(self, batch_size: int):
         super().__init__()
         self.batch_size = batch_size
-        self.t_start = self._t_batch = None
+        self.t_start = self._t_batch = self._t_test = None
         self.step_seconds, self.timed_steps, self.batches = 0.0, 0, 0
+        self.first_step_seconds = self.validation_seconds = 0.0
 
     def on_train_begin(self, logs=None):
         self.t_start = time.perf_counter()
@@ -159,6 +171,16 @@ class Throughput(keras.callbacks.Callback):
         if self.batches > 1:
             self.step_seconds += time.perf_counter() - self._t_batch
             self.timed_steps += 1
+        else:
+            self.first_step_seconds = time.perf_counter() - self.t_start
+
+    def on_test_begin(self, logs=None):
+        self._t_test = time.perf_counter()
+
+    def on_test_end(self, logs=None):
+        if self._t_test is not None:  # validation inside fit (evaluate() has its own callbacks)
+            self.validation_seconds += time.perf_counter() - self._t_test
+            self._t_test = None
 
     @property
     def wall_seconds(self) -> float:

@@ -132,14 +132,25 @@ def translate_native(generator: keras.Model, images: tf.Tensor, stride: int,
     return y[:, top:top + h, left:left + w]  # (batch, H, W, C_out)
 
 
+class _KerasModels:
+    """The generator and its any-size twin, in a plain object: tf.Module does not track it."""
+
+    def __init__(self, generator: keras.Model):
+        self.generator = generator
+        self.native = fully_convolutional(generator)  # same weights, any H x W
+
+
 class GeneratorModule(tf.Module):
     """A tf.Module wrapping the generator with the serving signatures."""
 
     def __init__(self, generator: keras.Model, config: Pix2PixConfig, inference_mode: str):
         super().__init__(name="pix2pix_generator")
-        self.generator = generator
+        # The Keras models are held outside TensorFlow's object graph (in a plain function),
+        # their variables in it: walking the Keras objects made tf.saved_model.save trace some
+        # forty functions of theirs nobody calls, half of the export's time.
+        self.keras = _KerasModels(generator)
+        self.weights = list(generator.variables)  # what the SavedModel saves
         self.seed_states = dropout_seed_states(generator)  # so paper-mode exports can save them
-        self.native_generator = fully_convolutional(generator)  # same weights, any H x W
         self.stride, self.min_size = config.generator_stride, native_min_size(config)
         info = {**config.to_dict(), "inference_mode": inference_mode}
         self._config_json = json.dumps(info, sort_keys=True)
@@ -157,14 +168,14 @@ class GeneratorModule(tf.Module):
         self.input_channels = cin
 
     def _serve(self, images):
-        return {"output": self.generator(images, training=False)}
+        return {"output": self.keras.generator(images, training=False)}
 
     def _translate_uint8(self, images):
         return {"output": self._uint8_to_uint8(images)}
 
     def _translate_uint8_native(self, images):
         x = tf.cast(images, tf.float32) / 127.5 - 1.0  # (batch, H, W, C_in) in [-1, 1]
-        return {"output": to_uint8(translate_native(self.native_generator, x, self.stride,
+        return {"output": to_uint8(translate_native(self.keras.native, x, self.stride,
                                                     min_size=self.min_size))}
 
     def _uint8_to_uint8(self, images):
@@ -172,7 +183,9 @@ class GeneratorModule(tf.Module):
         size = tf.shape(images)[1:3]
         x = tf.image.resize(tf.cast(images, tf.float32), self.size, method="bicubic", antialias=True)
         x = tf.clip_by_value(x, 0.0, 255.0) / 127.5 - 1.0  # (batch, S, S, C_in) in [-1, 1]
-        y = self.generator(x, training=False)
+        # serving_default's one trace of the generator, called (not traced again): the
+        # export traces G twice (this and the native one), not once per signature
+        y = self.serving_default(x)["output"]
         y = tf.image.resize((y + 1.0) * 127.5, size, method="bicubic", antialias=True)
         return tf.cast(tf.round(tf.clip_by_value(y, 0.0, 255.0)), tf.uint8)
 

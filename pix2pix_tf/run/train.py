@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import re
 import time
 from pathlib import Path
@@ -37,6 +38,37 @@ from .folder import (CHECKPOINTS, HISTORY, IMAGES, LOGS, SAVED_MODEL, check_run_
                      save_run_start, save_summary)
 
 PAPER_EPOCHS = 200  # facades: 200 epochs (appendix 6.3)
+
+
+class Laps:
+    """Seconds of the phases of a run, in the order they happen (``summary.json: timings``)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self._t0 = self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        """Charge the time since the last lap to phase ``name``."""
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self._t
+        self._t = now
+
+    def total(self) -> float:
+        return time.perf_counter() - self._t0
+
+
+def process_seconds() -> float | None:
+    """Seconds since this process started (Linux ``/proc``), or None where that is unknown.
+
+    The CLI passes it to :func:`train` as ``startup_seconds``: interpreter start, imports
+    (TensorFlow's above all) and flag checks, before the first line of :func:`train`.
+    """
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
 
 
 # ------------------------------------------------------------------ errors during fit
@@ -93,7 +125,8 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
           log_every: int = 10, snapshot_count: int = 4, export: bool = True,
           jit_compile: bool | str = "auto", deterministic: bool = False,
           skip_bad_files: bool = False, strategy: str = "none",
-          verbose: int | str = "auto") -> dict:
+          verbose: int | str = "auto", eval_modes: tuple[str, ...] | None = None,
+          startup_seconds: float | None = None) -> dict:
     """Train pix2pix on an aligned A|B dataset and write a complete run directory.
 
     Args:
@@ -117,6 +150,12 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
         strategy: tf.distribute strategy name (see :mod:`pix2pix_tf.fast.distribute`); the
             config's batch_size is the global batch.
         verbose: Keras progress bar setting.
+        eval_modes: inference modes the test split is scored in at the end (default: the
+            config's ``inference_mode`` only; e.g. ``("deterministic", "paper")`` for both).
+            When the last epoch's validation already scored the final weights in that mode,
+            its figures are reused instead of evaluating again.
+        startup_seconds: time the caller spent before this call (the CLI: process start,
+            imports), recorded in the summary's ``timings``.
 
     Returns:
         The summary dict also written to ``summary.json``.
@@ -129,6 +168,7 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
             checkpoint is kept.
         DataError, ConfigError: bad data or settings, found before anything is written.
     """
+    laps = Laps()
     out_dir, data_dir = Path(out_dir), Path(data_dir)
     if steps is not None and epochs is not None:
         raise ConfigError("give steps or epochs, not both")
@@ -160,6 +200,7 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
         test_ds, n_test = (make_dataset(data_dir, test_split, config, skip_bad=skip_bad_files)
                            if test_split else (None, 0))
 
+        laps.lap("checks")
         open_run_dir(out_dir, state, resume, overwrite, held)  # a new folder is locked here
         if not resume:
             save_run_start(out_dir, config, shape)
@@ -170,13 +211,15 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
                 checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
                 log_every=log_every, snapshot_count=snapshot_count, export=export,
                 jit_compile=jit_compile, skip_bad_files=skip_bad_files, strategy=strategy,
-                strategy_name=strategy_name, verbose=verbose)
+                strategy_name=strategy_name, verbose=verbose,
+                eval_modes=tuple(eval_modes or (config.inference_mode,)), laps=laps,
+                startup_seconds=startup_seconds)
 
 
 def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_split, n_test, *,
                   steps, epochs, resume, steps_per_epoch, checkpoint_every, keep_checkpoints,
                   log_every, snapshot_count, export, jit_compile, skip_bad_files, strategy,
-                  strategy_name, verbose) -> dict:
+                  strategy_name, verbose, eval_modes, laps, startup_seconds) -> dict:
     """The part of :func:`train` that runs with the run folder prepared and locked."""
     n_train = len(train_pairs)
     spe = steps_per_epoch or max(1, n_train // config.batch_size)
@@ -195,6 +238,7 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
             rewrite_pointer(ckpt_dir, restored)
         manager = tf.train.CheckpointManager(ckpt, str(ckpt_dir), max_to_keep=keep_checkpoints)
     start_step = model.step
+    laps.lap("build")
     # the same example stream an uninterrupted run would see from this step on
     train_ds, _ = make_dataset(data_dir, "train", config, pairs=train_pairs,
                                skip=start_step * config.batch_size)
@@ -204,15 +248,17 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
     snap = next(iter(snap_ds.unbatch().batch(snapshot_count)))
     timer = cb.Throughput(config.batch_size)
     saver = cb.CheckpointEvery(manager, checkpoint_every)
+    snapshots = cb.ImageSnapshot(snap[0], snap[1], out_dir / IMAGES, log_dir=out_dir / LOGS)
     callbacks = [
         timer,
         cb.NaNGuard(manager),  # before the checkpointer: a NaN step is never saved
         cb.StopAtStep(total_steps),
         cb.ScalarLogger(out_dir / LOGS, every_steps=log_every),
-        cb.ImageSnapshot(snap[0], snap[1], out_dir / IMAGES, log_dir=out_dir / LOGS),
+        snapshots,
         keras.callbacks.CSVLogger(str(out_dir / HISTORY), append=resume),
         saver,
     ]
+    laps.lap("input_pipeline")
     t0 = time.perf_counter()
     history = {}
     if start_step < total_steps:
@@ -222,17 +268,27 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
         history = h.history
     saver.save(model)
     wall = time.perf_counter() - t0
+    laps.lap("fit")
 
     test_metrics = {}
     if test_ds is not None:
-        for mode in dict.fromkeys(("deterministic", "paper", config.inference_mode)):
+        # The last epoch's validation scored these very weights in the config's mode: reuse it.
+        last_validated = {k[4:]: float(v[-1]) for k, v in history.items() if k.startswith("val_")}
+        reusable = (last_validated and history.get("val_l1") and model.step == total_steps
+                    and total_steps % spe == 0)
+        for mode in dict.fromkeys(eval_modes):
+            if reusable and mode == config.inference_mode:
+                test_metrics[mode] = last_validated
+                continue
             set_inference_mode(model, mode)  # also drops Pix2Pix's cached test function
             test_metrics[mode] = {k: float(v) for k, v in
                                   model.evaluate(test_ds, verbose=0, return_dict=True).items()}
         set_inference_mode(model, config.inference_mode)
+    laps.lap("evaluation")
     if export:
         safety.record_written(out_dir, [SAVED_MODEL])
         export_saved_model(model.generator, config, out_dir / SAVED_MODEL, replace_recorded_in=out_dir)
+    laps.lap("export")
 
     summary = {
         "steps": model.step,
@@ -255,7 +311,40 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
         "saved_model": str(out_dir / SAVED_MODEL) if export else None,
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
+        "timings": _timings(laps, timer, snapshots=snapshots, saver=saver,
+                            startup_seconds=startup_seconds),
     }
     save_summary(out_dir, summary)
     return summary
+
+
+def _timings(laps: Laps, timer: cb.Throughput, snapshots: cb.ImageSnapshot,
+             saver: cb.CheckpointEvery, startup_seconds: float | None) -> dict:
+    """The run's phases in seconds: what a short run waits for besides its steps.
+
+    ``startup`` (CLI only: process start to :func:`train`), ``checks`` (flags, config, every
+    data file), ``build`` (run folder, model, optimizer, restore), ``input_pipeline``, then
+    inside ``fit``: ``first_step`` (fit's set-up, tracing and the first step), ``steps``
+    (the others), ``validation``, ``snapshots``, ``checkpoints`` and ``fit_other`` (callbacks,
+    logging); then ``evaluation`` (the test split at the end), ``export`` (the SavedModel),
+    ``summary``; ``time_to_first_step`` and ``total`` (from process start when known).
+    """
+    s = dict(laps.seconds)
+    fit = s.pop("fit", 0.0)
+    inside = {"first_step": timer.first_step_seconds, "steps": timer.step_seconds,
+              "validation": timer.validation_seconds, "snapshots": snapshots.seconds,
+              "checkpoints": saver.seconds}
+    inside["fit_other"] = max(0.0, fit - sum(inside.values()))
+    laps.lap("summary")
+    ordered = {"startup": startup_seconds} if startup_seconds is not None else {}
+    for name in ("checks", "build", "input_pipeline"):
+        ordered[name] = s.get(name, 0.0)
+    ordered.update(inside)
+    for name in ("evaluation", "export"):
+        ordered[name] = s.get(name, 0.0)
+    ordered["summary"] = laps.seconds["summary"]
+    before = (startup_seconds or 0.0) + sum(s.get(n, 0.0) for n in ("checks", "build", "input_pipeline"))
+    ordered["time_to_first_step"] = before + timer.first_step_seconds
+    ordered["total"] = (startup_seconds or 0.0) + laps.total()
+    return {k: round(v, 2) for k, v in ordered.items()}
 
