@@ -1,7 +1,8 @@
 """Matplotlib figures of the notebook course: pairs, batches, translations, curves, patches.
 
 Every function returns a :class:`matplotlib.figure.Figure` (made with ``pyplot``, so a
-notebook shows it at the end of the cell; call ``plt.close(fig)`` in scripts). Images may
+notebook shows it at the end of the cell; call ``plt.close(fig)`` in scripts), and
+:func:`save_figure` writes any of them as PNG, SVG or PDF in one call. Images may
 be tensors or arrays, one image (H, W, C) or (H, W), in either of the package's ranges:
 
 * floating point images are taken to be in [-1, 1] (the generator's tanh range);
@@ -19,16 +20,23 @@ Example:
 from __future__ import annotations
 
 import csv
+import io
+import json
 import math
+import re
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
+
+from . import safety
 
 __all__ = ["to_display", "show_images", "show_pair", "show_batch", "show_translations",
-           "plot_history", "draw_receptive_field", "show_patch_logits"]
+           "show_columns", "plot_history", "snapshot_strip", "draw_receptive_field",
+           "show_patch_logits", "save_figure", "LN2"]
 
 
 def to_display(image, value_range: tuple[float, float] | None = None) -> np.ndarray:
@@ -148,6 +156,31 @@ def show_translations(inputs, outputs, targets, max_rows: int | None = 4,
     return _rows([inputs, outputs, targets], titles, max_rows, value_range, size, row_titles)
 
 
+def show_columns(columns: Mapping[str, Sequence], max_rows: int | None = 4,
+                 row_titles: Sequence[str] | None = None,
+                 value_range: tuple[float, float] | None = None, size: float = 2.4):
+    """One row per example, one titled column per entry of ``columns``: compare variants.
+
+    Args:
+        columns: ``{column title: images}``, e.g. ``{"input": x, "paper": g1, "target": y}``;
+            each a batch (N, H, W, C) or a list of images.
+        max_rows: show at most this many examples.
+        row_titles: an extra caption per row, shown above its first image.
+
+    Returns:
+        The figure: ``rows * len(columns)`` axes, row by row.
+
+    Example:
+        >>> x = np.zeros((2, 8, 8, 3))
+        >>> fig = show_columns({"input": x, "A": x, "B": -x, "target": x})
+        >>> len(fig.axes), fig.axes[1].get_title()
+        (8, 'A')
+    """
+    if not columns:
+        raise ValueError("show_columns needs at least one column")
+    return _rows(list(columns.values()), list(columns), max_rows, value_range, size, row_titles)
+
+
 # ------------------------------------------------------------------------------ curves
 _GROUPS = (
     ("discriminator", ("d_loss", "d_real", "d_fake")),
@@ -173,9 +206,38 @@ def _read_history(history) -> dict[str, list[float]]:
     return {k: [float(v) for v in vals] for k, vals in history.items()}
 
 
+#: ln 2 = -log(0.5): the cross-entropy of a discriminator that outputs 0.5 on every patch
+LN2 = math.log(2.0)
+# the history keys that are cross-entropies of D's verdicts (vanilla GAN loss): each is ln 2
+# when D outputs 0.5 everywhere (d_loss too, at the paper's d_loss_weight 0.5: it halves the
+# sum of d_real and d_fake)
+_CROSS_ENTROPY_KEYS = ("d_loss", "d_real", "d_fake", "g_gan")
+
+
+def _run_has_cross_entropy_gan(history) -> bool:
+    """False if ``history`` is a run's history.csv whose config.json says the GAN loss is
+    not the cross-entropy ("lsgan") or that there is no GAN term (loss "l1"); else True."""
+    if not isinstance(history, (str, Path)):
+        return True
+    config = Path(history).with_name("config.json")
+    try:
+        settings = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    if not isinstance(settings, dict):
+        return True
+    return settings.get("gan_mode", "vanilla") == "vanilla" and settings.get("loss") != "l1"
+
+
 def plot_history(history, keys: Sequence[str] | None = None, x: Sequence[float] | None = None,
-                 xlabel: str = "epoch", size: tuple[float, float] = (4.0, 3.0)):
+                 xlabel: str = "epoch", size: tuple[float, float] = (4.0, 3.0),
+                 ln2: bool | None = None):
     """Loss and metric curves, one line per key, grouped into panels of comparable scale.
+
+    The panels of D's losses and of G's GAN term get a dashed line at ln 2 ~ 0.693: the
+    value of each of those cross-entropies when D outputs 0.5 on every patch, i.e. cannot
+    tell real from fake. Curves that hover around it are a balanced game; D's loss far
+    below it with G's GAN term climbing means D is winning.
 
     Args:
         history: ``{name: [value per epoch]}``, a ``keras.callbacks.History`` or the path of
@@ -184,11 +246,24 @@ def plot_history(history, keys: Sequence[str] | None = None, x: Sequence[float] 
         keys: which series to draw (default: all except ``epoch``/``step``).
         x: x values (default: 1, 2, ...; or the ``step`` / ``epoch`` series if present).
         xlabel: label of the x axis.
+        ln2: draw the ln 2 line. None (default): draw it, unless ``history`` is a run's
+            ``history.csv`` whose ``config.json`` (beside it) has ``gan_mode="lsgan"``
+            (least squares: the reference value is not ln 2) or ``loss="l1"`` (no GAN
+            term). True / False: always / never.
 
     Returns:
         The figure: one axis per non-empty group (discriminator losses, GAN term, L1, total,
-        PSNR, SSIM, then one for anything else), one ``Line2D`` per key.
+        PSNR, SSIM, then one for anything else), one ``Line2D`` per key, plus the ln 2 line
+        (``gid="ln2"``) on the discriminator and GAN-term axes.
+
+    Example:
+        >>> fig = plot_history({"d_loss": [0.7, 0.6], "g_gan": [0.8, 1.0], "g_l1": [0.4, 0.3]})
+        >>> [[line.get_gid() or line.get_label() for line in ax.get_lines()] for ax in fig.axes]
+        [['d_loss', 'ln2'], ['g_gan', 'ln2'], ['g_l1']]
+        >>> plt.close(fig)
     """
+    if ln2 is None:
+        ln2 = _run_has_cross_entropy_gan(history)
     data = _read_history(history)
     if x is None:
         for name in ("step", "epoch"):
@@ -222,14 +297,92 @@ def plot_history(history, keys: Sequence[str] | None = None, x: Sequence[float] 
             y = data[k]
             xs = list(x)[:len(y)] if x is not None else list(range(1, len(y) + 1))
             ax.plot(xs, y, marker="o" if len(y) < 20 else None, ms=3, label=k)
+        if ln2 and any(k in _CROSS_ENTROPY_KEYS for k in members):
+            ax.axhline(LN2, color="0.35", linestyle="--", linewidth=1, gid="ln2",
+                       label="ln 2: D says 0.5")
         ax.set_title(title, fontsize=10)
         ax.set_xlabel(xlabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs and steps are whole numbers
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     for ax in list(axes.flat)[len(panels):]:
         fig.delaxes(ax)
     fig.tight_layout()
     return fig
+
+
+# -------------------------------------------------------------------------- snapshots
+_EPOCH_PNG = re.compile(r"epoch_(\d+)\.png")
+
+
+def _snapshot_files(run_dir: Path) -> list[tuple[int, Path]]:
+    """(epoch, path) of the ImageSnapshot PNGs of a run folder (or of its images/ folder)."""
+    folder = run_dir / "images" if (run_dir / "images").is_dir() else run_dir
+    found = sorted((int(m.group(1)), p) for p in folder.glob("epoch_*.png")
+                   if (m := _EPOCH_PNG.fullmatch(p.name)))
+    if not found:
+        raise FileNotFoundError(f"{folder}: no epoch_*.png snapshots (ImageSnapshot writes them "
+                                "at each epoch end of a run)")
+    return found
+
+
+def _snapshot_tiles(path: Path, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Input, output and target tile of test image ``row`` in one snapshot PNG, in [0, 1]."""
+    grid = plt.imread(path)[..., :3]  # (rows*S, 3*S, 3) floats in [0, 1]; alpha dropped
+    height, width = grid.shape[:2]
+    side = width // 3
+    if width % 3 or side == 0 or height % side:
+        raise ValueError(f"{path}: {height}x{width} is not rows of input | output | target "
+                         "square tiles")
+    rows = height // side
+    if not -rows <= row < rows:
+        raise IndexError(f"{path}: row {row} out of range; the snapshots show {rows} test "
+                         f"images (rows 0..{rows - 1})")
+    band = grid[(row % rows) * side:(row % rows + 1) * side]  # (S, 3S, 3)
+    return band[:, :side], band[:, side:2 * side], band[:, 2 * side:]
+
+
+def snapshot_strip(run_dir, row: int = 0, max_epochs: int | None = None, ncols: int = 12,
+                   size: float = 1.8):
+    """Is it learning? The output for one fixed test image after each epoch, in one strip.
+
+    Reads the PNGs that :class:`pix2pix_tf.run.callbacks.ImageSnapshot` writes at each
+    epoch end (``images/epoch_0001.png`` ...: one row per test image, each row input |
+    output | target tiles of the same size) and lines up the output tile of test image
+    ``row`` from every epoch, between the input (left) and the target (right).
+
+    Args:
+        run_dir: a run folder (or its ``images/`` folder).
+        row: which test image of the snapshots (0 = the first row).
+        max_epochs: show at most this many epochs, evenly spaced, always with the first and
+            the last (default: every epoch).
+        ncols: tiles per line; a longer strip wraps onto further lines.
+        size: inches per tile.
+
+    Returns:
+        The figure: axes input, one per epoch shown (titled "epoch N"), target, in order.
+
+    Raises:
+        FileNotFoundError: no snapshot PNGs in the folder.
+        IndexError: ``row`` is not a row of the snapshots.
+        ValueError: a PNG is not rows of three square tiles; ``max_epochs`` < 1.
+
+    Example:
+        >>> fig = snapshot_strip("runs/course", max_epochs=10)  # doctest: +SKIP
+    """
+    if max_epochs is not None and max_epochs < 1:
+        raise ValueError(f"max_epochs must be at least 1, got {max_epochs}")
+    run_dir = Path(run_dir)
+    snapshots = _snapshot_files(run_dir)
+    if max_epochs is not None and len(snapshots) > max_epochs:
+        picks = np.unique(np.round(np.linspace(0, len(snapshots) - 1, max_epochs)).astype(int))
+        snapshots = [snapshots[i] for i in picks]
+    outputs = [(epoch, _snapshot_tiles(path, row)[1]) for epoch, path in snapshots]
+    source, _, target = _snapshot_tiles(snapshots[-1][1], row)
+    images = [source, *(tile for _, tile in outputs), target]
+    titles = ["input", *(f"epoch {epoch}" for epoch, _ in outputs), "target"]
+    return show_images(images, titles, ncols=min(len(images), max(1, ncols)), value_range=(0, 1),
+                       size=size, suptitle=f"test image {row}: the output after each epoch")
 
 
 # ------------------------------------------------------------------- discriminator
@@ -289,3 +442,51 @@ def show_patch_logits(image, logits, title: str = "D's patch logits",
     fig.colorbar(im, ax=ax_map, fraction=0.046, pad=0.04, label="logit (> 0: real)")
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------------------- saving
+_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+# no creation date in SVG / PDF files: saving the same figure again writes the same bytes
+_NO_DATE = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}
+
+
+def save_figure(fig, path, dpi: int = 150) -> Path:
+    """Save a figure as PNG, SVG or PDF, chosen by the suffix of ``path``: one call for slides.
+
+    The parent folder is created. The file is rendered in memory, then written to a
+    temporary file in the same folder and renamed over ``path``: a save that fails leaves
+    no half-written file (and an earlier ``path`` untouched).
+
+    Args:
+        fig: a matplotlib figure, e.g. what any function of this module returns.
+        path: where to write; ``.png``, ``.svg`` or ``.pdf`` (any case).
+        dpi: resolution of a PNG (and of images embedded in SVG / PDF).
+
+    Returns:
+        ``path`` as a Path.
+
+    Raises:
+        ValueError: another suffix (nothing is written).
+        WriteError: the file cannot be written (the message names it and why).
+
+    Example:
+        >>> fig = show_images([np.zeros((8, 8, 3))])
+        >>> save_figure(fig, "figures/zeros.svg").read_bytes().lstrip()[:5]
+        b'<?xml'
+        >>> save_figure(fig, "zeros.jpg")
+        Traceback (most recent call last):
+        ...
+        ValueError: zeros.jpg: save_figure writes .png, .svg or .pdf (chosen by the suffix), not '.jpg'
+        >>> plt.close(fig)
+    """
+    path = Path(path)
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path}: save_figure writes .png, .svg or .pdf (chosen by the suffix), "
+                         f"not {path.suffix or 'no suffix'!r}")
+    buffer = io.BytesIO()
+    with plt.rc_context({"svg.hashsalt": "pix2pix-tf"}):  # SVG ids from a fixed salt, not random
+        fig.savefig(buffer, format=fmt, dpi=dpi, bbox_inches="tight", metadata=_NO_DATE.get(fmt))
+    with safety.os_errors_as(path.parent, "cannot create the folder"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return safety.atomic_write_bytes(path, buffer.getvalue())
