@@ -79,7 +79,14 @@ def test_train_then_predict_on_the_bundled_sample(tmp_path):
                  "images/epoch_0002.png", "checkpoints/ckpt-6.index"):
         assert (run / name).exists(), name
     assert json.loads((run / "config.json").read_text())["load_size"] == 72  # 64 * 286 / 256
-    assert json.loads((run / "summary.json").read_text())["steps"] == 6
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["steps"] == 6
+    assert summary["timings"]["startup"] > 0  # the CLI knows when its process started
+    # the process ends at once after train (os._exit): all was printed and written before
+    assert "run written to" in r.stdout
+    events = {(v.tag, e.step) for f in (run / "logs").rglob("events.*")
+              for e in tf.compat.v1.train.summary_iterator(str(f)) for v in e.summary.value}
+    assert ("input | output | target", 6) in events and ("l1", 6) in events
 
     # predict: a folder of aligned test files, plus one unreadable file that is skipped
     src = tmp_path / "inputs"

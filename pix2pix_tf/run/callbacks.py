@@ -224,3 +224,8 @@ class ScalarLogger(keras.callbacks.Callback):
                     tf.summary.scalar(name[4:], value, step=step)
         self.train_writer.flush()
         self.val_writer.flush()
+
+    def on_train_end(self, logs=None):
+        # the steps after the last epoch end reach the file too: nothing stays in a buffer
+        self.train_writer.flush()
+        self.val_writer.flush()
