@@ -13,9 +13,10 @@ import tensorflow as tf
 
 from conftest import SAMPLE_DATA, make_pair, write_image
 from pix2pix_tf.run import ablations
-from pix2pix_tf.run.ablations import (GENERATOR_ABLATION, OBJECTIVE_ABLATION, PATCH_ABLATION,
-                                  UNCONDITIONAL_ABLATION, AblationError, ablation_table,
-                                  discriminator_receptive_field, run_ablation, run_name, sharpness,
+from pix2pix_tf.run.ablations import (GENERATOR_ABLATION, LAMBDA_SWEEP, OBJECTIVE_ABLATION,
+                                  PATCH_ABLATION, UNCONDITIONAL_ABLATION, AblationError,
+                                  ablation_table, discriminator_receptive_field, l1_weight,
+                                  lambda_sweep, plot_lambda_sweep, run_ablation, run_name, sharpness,
                                   show_ablation, variant_configs)
 from pix2pix_tf.config import ConfigError, Pix2PixConfig
 from pix2pix_tf.data import read_image
@@ -73,7 +74,51 @@ def test_bad_changes_and_arguments_are_refused(tiny_config, pair_dir, tmp_path):
         run_ablation(TWO, tiny_config, pair_dir, tmp_path / "abl", steps=1)
 
 
+def test_lambda_sweep_changes_only_the_l1_weight_with_the_70x70_d():
+    # a base with another D and another lambda: the sweep's labels must still hold
+    base = Pix2PixConfig(image_size=64, load_size=72, ngf=4, ndf=4, n_layers_d=1, lambda_l1=7.0)
+    cfgs = variant_configs(LAMBDA_SWEEP, base)
+    assert list(cfgs) == ["lambda=0", "lambda=1", "lambda=10", "lambda=100", "lambda=1000"]
+    assert [l1_weight(c) for c in cfgs.values()] == [0.0, 1.0, 10.0, 100.0, 1000.0]
+    assert [c.loss for c in cfgs.values()] == ["cgan"] + ["l1+cgan"] * 4  # the cGAN term always on
+    assert {discriminator_receptive_field(c) for c in cfgs.values()} == {70}
+    paper_d = base.replace(n_layers_d=3)
+    for c in cfgs.values():  # nothing else moves: loss and lambda_l1 undo every difference
+        assert c.replace(loss=paper_d.loss, lambda_l1=paper_d.lambda_l1) == paper_d
+
+
+def test_lambda_sweep_ends_are_the_objective_ablation_runs():
+    """With the paper's D in the base, lambda=0 is "cGAN" and lambda=100 "L1+cGAN": the same configs."""
+    base = Pix2PixConfig(image_size=64, load_size=72, ngf=4, ndf=4)
+    sweep, objective = variant_configs(LAMBDA_SWEEP, base), variant_configs(OBJECTIVE_ABLATION, base)
+    assert sweep["lambda=0"] == objective["cGAN"]
+    assert sweep["lambda=100"] == objective["L1+cGAN"]
+    others = [c for k, c in sweep.items() if k not in ("lambda=0", "lambda=100")]
+    assert not any(c == o for c in others for o in objective.values())
+
+
+def test_lambda_sweep_of_other_weights():
+    sweep = lambda_sweep([50, 0.5, 0])
+    assert list(sweep) == ["lambda=50", "lambda=0.5", "lambda=0"]  # in the order given
+    assert sweep["lambda=0.5"] == {"loss": "l1+cgan", "lambda_l1": 0.5, "net_d": "patch", "n_layers_d": 3}
+    assert sweep["lambda=0"] == LAMBDA_SWEEP["lambda=0"]
+    assert [run_name(k) for k in sweep] == ["lambda_50", "lambda_0_5", "lambda_0"]
+    for bad in ([-1], [float("nan")], [float("inf")], ["10"], [True]):
+        with pytest.raises(AblationError, match="finite number >= 0"):
+            lambda_sweep(bad)
+    with pytest.raises(AblationError, match="twice"):
+        lambda_sweep([10, 10.0])
+
+
+def test_l1_weight():
+    base = Pix2PixConfig(image_size=64, load_size=72, lambda_l1=25.0)
+    assert [l1_weight(base.replace(loss=loss)) for loss in ("l1+cgan", "l1", "l1+gan", "cgan", "gan")] == [
+        25.0, 25.0, 25.0, 0.0, 0.0]
+
+
 def test_run_names():
+    assert [run_name(k) for k in LAMBDA_SWEEP] == ["lambda_0", "lambda_1", "lambda_10", "lambda_100",
+                                                   "lambda_1000"]
     assert [run_name(k) for k in PATCH_ABLATION] == ["1x1_pixelgan", "16x16", "70x70", "286x286"]
     assert run_name("L1+cGAN") == "l1_cgan"
 
@@ -214,3 +259,39 @@ def test_show_ablation_one_row_per_variant_on_the_same_images(ablation):
     assert inputs.shape == targets.shape == (2, 64, 64, 3)
     assert list(outputs) == ["L1", "L1+cGAN"] and all(o.shape == (2, 64, 64, 3) for o in outputs.values())
     assert not np.allclose(outputs["L1"], outputs["L1+cGAN"])
+
+
+def test_lambda_sweep_reuses_the_paper_run_and_trains_the_others(ablation, tmp_path, monkeypatch):
+    """Two lambdas of the sweep after the fixture's runs: lambda=100 is its L1+cGAN run."""
+    data, out, base, rows = ablation
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    trained = []
+    real_train = ablations.train
+    monkeypatch.setattr(ablations, "train",
+                        lambda config, *a, **k: trained.append(config.lambda_l1) or real_train(config, *a, **k))
+    some = {k: LAMBDA_SWEEP[k] for k in ("lambda=1000", "lambda=100")}
+    sweep = run_ablation(some, base, data, copy, steps=STEPS, log=None)
+    assert [r["trained"] for r in sweep] == [True, False] and trained == [1000.0]
+    assert sweep[1]["run_dir"] == str(copy / "l1_cgan")  # the fixture's L1+cGAN, not lambda_100/
+    assert not (copy / "lambda_100").exists()
+    config = json.loads((copy / "lambda_1000" / "config.json").read_text())
+    assert (config["loss"], config["lambda_l1"], config["n_layers_d"]) == ("l1+cgan", 1000.0, 3)
+    _, _, outputs = ablations.ablation_outputs(sweep, data, count=2)
+    assert not np.allclose(outputs["lambda=1000"], outputs["lambda=100"])  # the weight changed the training
+    table = ablation_table(sweep)
+    assert [line.split(" | ")[0] for line in table.splitlines()[2:4]] == ["| lambda=1000", "| lambda=100"]
+    fig = plot_lambda_sweep(sweep)
+    try:
+        left, right = fig.axes
+        for ax, want in ((left, [r["l1"] for r in sweep[::-1]]),
+                         (right, [r["sharpness"] / r["target_sharpness"] for r in sweep[::-1]])):
+            x, y = ax.lines[0].get_data()
+            assert list(x) == [100.0, 1000.0]  # sorted by lambda, read from each run's config
+            assert list(y) == pytest.approx(want)
+            assert ax.get_xscale() == "symlog"
+        assert [t.get_text() for t in left.get_xticklabels()] == ["100", "1000"]
+    finally:
+        plt.close(fig)
+    with pytest.raises(AblationError, match="share a lambda"):
+        plot_lambda_sweep([sweep[1], {**sweep[1], "label": "again"}])

@@ -1,7 +1,8 @@
 """The paper's ablations: what the L1 term, the cGAN term and the PatchGAN's size each do.
 
 Section 4.2 (table 1, figure 4) trains one generator with L1 alone, the cGAN alone and
-both; section 4.4 (table 3, figure 6) changes the discriminator's patch from 1x1
+both (:data:`LAMBDA_SWEEP` goes between them: the L1 weight lambda from 0 to 1000);
+section 4.4 (table 3, figure 6) changes the discriminator's patch from 1x1
 (PixelGAN) through 16x16 and 70x70 to 286x286 (ImageGAN at 256x256); figure 5 removes
 the U-Net's skip connections. Each ablation here is an ordered ``{label: config changes}``
 dict; :func:`run_ablation` trains one run per variant with :func:`pix2pix_tf.run.train.train`
@@ -15,7 +16,8 @@ dict; :func:`run_ablation` trains one run per variant with :func:`pix2pix_tf.run
   training seconds.
 
 :func:`ablation_table` formats the rows as markdown and :func:`show_ablation` draws the
-outputs of every run for the same test images, one row per variant (figures 4 and 6).
+outputs of every run for the same test images, one row per variant (figures 4 and 6);
+:func:`plot_lambda_sweep` draws the test L1 and the sharpness of a lambda sweep against lambda.
 
 Each run lives in ``OUT/<label>/`` (a normal run directory plus ``ablation.json``); a
 second call with the same config, steps and data reuses it instead of training again,
@@ -35,6 +37,7 @@ Reference: Isola et al. 2017, sections 4.2-4.4, tables 1 and 3, figures 4-6.
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -68,6 +71,47 @@ PATCH_ABLATION = {  # figure 6 and table 3: with L1+cGAN (the base config's obje
     "70x70": {"net_d": "patch", "n_layers_d": 3},  # the paper's default
     "286x286": {"net_d": "patch", "n_layers_d": 5},  # the "ImageGAN" at 256x256
 }
+_PAPER_D = {"net_d": "patch", "n_layers_d": 3}  # the 70x70 PatchGAN
+
+
+def lambda_sweep(lambdas: Sequence[float]) -> dict[str, dict[str, Any]]:
+    """Variants that change only the L1 weight lambda of equation 4: ``{"lambda=10": changes}``.
+
+    Every variant keeps the cGAN term and the paper's 70x70 PatchGAN. lambda = 0 is the
+    cGAN alone, spelled ``loss="cgan"`` (``lambda_l1`` is then unused): with a base config
+    that has the 70x70 D it is :data:`OBJECTIVE_ABLATION`'s "cGAN" run, and lambda = 100 its
+    "L1+cGAN" run, so :func:`run_ablation` reuses those.
+
+    Args:
+        lambdas: the weights, each >= 0 (order kept).
+
+    Raises:
+        AblationError: a negative or repeated weight.
+
+    Example:
+        >>> sweep = lambda_sweep([0, 100])
+        >>> sweep["lambda=0"]
+        {'loss': 'cgan', 'net_d': 'patch', 'n_layers_d': 3}
+        >>> sweep["lambda=100"]
+        {'loss': 'l1+cgan', 'lambda_l1': 100.0, 'net_d': 'patch', 'n_layers_d': 3}
+
+    Reference: Isola et al. 2017, section 3.1, equation 4.
+    """
+    variants = {}
+    for lam in lambdas:
+        if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not (math.isfinite(lam) and lam >= 0):
+            raise AblationError(f"lambda {lam!r}: the L1 weight must be a finite number >= 0")
+        label = f"lambda={lam:g}"
+        if label in variants:
+            raise AblationError(f"lambda {lam:g} is in the sweep twice")
+        changes = {"loss": "cgan"} if lam == 0 else {"loss": "l1+cgan", "lambda_l1": float(lam)}
+        variants[label] = {**changes, **_PAPER_D}
+    return variants
+
+
+# the L1 weight of equation 4 from 0 (the cGAN alone) through the paper's 100 to 1000
+# (L1 dominates: close to L1 alone), with the cGAN term on and the paper's 70x70 PatchGAN
+LAMBDA_SWEEP = lambda_sweep((0, 1, 10, 100, 1000))
 GENERATOR_ABLATION = {  # figure 5: the same layers with and without skip connections
     "encoder-decoder": {"net_g": "encoder_decoder"},
     "U-Net": {"net_g": "unet"},
@@ -156,6 +200,19 @@ def discriminator_receptive_field(config: Pix2PixConfig) -> int | None:
     if not objective_terms(config.loss)[1]:
         return None
     return receptive_field(build_discriminator(config))
+
+
+def l1_weight(config: Pix2PixConfig) -> float:
+    """The weight lambda of the L1 term in the generator's objective: 0 when the loss has none.
+
+    Example:
+        >>> base = Pix2PixConfig(image_size=64, load_size=72)
+        >>> [l1_weight(c) for c in variant_configs(LAMBDA_SWEEP, base).values()]
+        [0.0, 1.0, 10.0, 100.0, 1000.0]
+
+    Reference: Isola et al. 2017, section 3.1, equation 4.
+    """
+    return float(config.lambda_l1) if objective_terms(config.loss)[0] else 0.0
 
 
 def run_name(label: str) -> str:
@@ -367,5 +424,48 @@ def show_ablation(rows: Sequence[dict], data_dir: str | Path, count: int = 4, si
     fig = plotting.show_images(images, ncols=n, size=size, suptitle=title)
     for r, name in enumerate(names):
         fig.axes[r * n].set_ylabel(name, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lambda_sweep(rows: Sequence[dict], size: tuple[float, float] = (9.0, 3.4)):
+    """Test L1 and sharpness (relative to the real targets) against the L1 weight lambda.
+
+    Lambda is read from each run's config (:func:`l1_weight`: 0 for a loss without the L1
+    term). The x axis is logarithmic from 1 up and linear between 0 and 1 (``symlog``), so
+    that lambda = 0 has a place next to 1, 10, 100, 1000.
+
+    Args:
+        rows: from :func:`run_ablation`, e.g. of :data:`LAMBDA_SWEEP` (any order).
+        size: figure size in inches.
+
+    Returns:
+        The matplotlib figure: two axes, test L1 (left) and sharpness x real (right, with a
+        dashed line at 1.0, the real images).
+
+    Reference: Isola et al. 2017, section 4.2 (lambda = 100 balances the two terms).
+    """
+    import matplotlib.pyplot as plt
+
+    if not rows:
+        raise AblationError("no rows to plot")
+    points = sorted(((l1_weight(load_run_config(r["run_dir"])), r) for r in rows), key=lambda p: p[0])
+    lambdas = [lam for lam, _ in points]
+    if len(set(lambdas)) != len(lambdas):
+        raise AblationError(f"two runs share a lambda ({lambdas}): one line needs one run per lambda")
+    fig, axes = plt.subplots(1, 2, figsize=size)
+    series = (("test L1 (lower: closer per pixel)", [r["l1"] for _, r in points]),
+              ("sharpness (x real)", [r["sharpness"] / r["target_sharpness"] for _, r in points]))
+    for ax, (name, values) in zip(axes, series):
+        ax.plot(lambdas, values, "o-")  # the ticks name the lambdas
+        ax.set_xscale("symlog", linthresh=1.0)
+        ax.set_xticks(lambdas)
+        ax.set_xticklabels([f"{lam:g}" for lam in lambdas])
+        ax.set_xlabel("lambda (weight of L1)")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        ax.margins(x=0.15, y=0.25)
+    axes[1].axhline(1.0, ls="--", c="gray", label="real images")
+    axes[1].legend(fontsize=8)
     fig.tight_layout()
     return fig
