@@ -66,16 +66,23 @@ def upsample(filters: int, config: Pix2PixConfig, apply_dropout: bool = False,
              size: int = 4, name: str | None = None) -> keras.Sequential:
     """Ck / CDk: ConvTranspose(4x4, stride 2) - Norm - [Dropout 0.5] - ReLU. Doubles the size.
 
+    With ``config.upsample="resize"`` the transposed convolution becomes a resize-convolution
+    (:func:`resize_conv`), and the rest of the block stays the same.
+
     Example:
         >>> block = upsample(64, Pix2PixConfig(image_size=64, load_size=64), apply_dropout=True)
         >>> block(keras.ops.zeros((1, 8, 8, 128))).shape
         TensorShape([1, 16, 16, 64])
     """
     norm = norm_layer(config, "norm")
-    layers = [MatmulConv2DTranspose(filters, size, strides=2, padding="same",
-                                    kernel_initializer=conv_init(config),
-                                    use_bias=norm is None or config.norm != "batch", name="deconv",
-                                    max_matmul_size=MATMUL_MAX_DECONV if use_matmul(config) else 0)]
+    use_bias = norm is None or config.norm != "batch"
+    if config.upsample == "resize":
+        layers = resize_conv(filters, config, use_bias=use_bias)
+    else:
+        layers = [MatmulConv2DTranspose(filters, size, strides=2, padding="same",
+                                        kernel_initializer=conv_init(config), use_bias=use_bias,
+                                        name="deconv",
+                                        max_matmul_size=MATMUL_MAX_DECONV if use_matmul(config) else 0)]
     if norm is not None:
         layers.append(norm)
     if apply_dropout and config.dropout_rate > 0:
@@ -84,3 +91,40 @@ def upsample(filters: int, config: Pix2PixConfig, apply_dropout: bool = False,
                                    name="dropout"))
     layers.append(keras.layers.ReLU(name="relu"))
     return keras.Sequential(layers, name=name)
+
+
+def resize_conv(filters: int, config: Pix2PixConfig, use_bias: bool = True, size: int = 3,
+                name: str = "resize_conv", dtype=None) -> list[keras.layers.Layer]:
+    """[nearest-neighbour 2x resize, Conv(3x3, stride 1)]: doubles the size, no checkerboard.
+
+    A 4x4 stride-2 transposed convolution computes each output pixel from one of four
+    sub-kernels, depending on the pixel's row and column parity; unless training makes the
+    four agree, the output carries a pattern of period 2 (a "checkerboard"). Resizing first
+    and then convolving gives every output pixel the same kernel. Nearest-neighbour rather
+    than bilinear: Odena et al. report it worked best, and it keeps the block a plain copy
+    followed by a convolution. The convolution's kernel is 3x3 (C_in, C_out), not the
+    transposed 4x4 (C_out, C_in), so it has a name of its own.
+
+    Args:
+        filters: output channels.
+        config: ``init_stddev`` for the weights.
+        use_bias: the convolution's bias (off under batch norm).
+        size: the convolution's kernel size.
+        name: the convolution's name (the resize layer is ``"resize"`` or ``name + "_resize"``).
+        dtype: layer dtype (the generator's float32 output layer passes ``"float32"``).
+
+    Returns:
+        The two layers, to put in a block.
+
+    Example:
+        >>> cfg = Pix2PixConfig(image_size=64, load_size=64, upsample="resize")
+        >>> keras.Sequential(resize_conv(8, cfg))(keras.ops.zeros((1, 4, 4, 16))).shape
+        TensorShape([1, 8, 8, 8])
+
+    Reference: Odena, Dumoulin, Olah 2016, "Deconvolution and Checkerboard Artifacts", Distill.
+    """
+    extra = {} if dtype is None else {"dtype": dtype}
+    resize_name = "resize" if name == "resize_conv" else f"{name}_resize"
+    return [keras.layers.UpSampling2D(2, interpolation="nearest", name=resize_name, **extra),
+            keras.layers.Conv2D(filters, size, padding="same", kernel_initializer=conv_init(config),
+                                use_bias=use_bias, name=name, **extra)]

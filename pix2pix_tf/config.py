@@ -36,6 +36,7 @@ PREPROCESSES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop"
 DATASET_MODES = ("aligned", "colorization")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 CONV_IMPLS = ("auto", "native", "matmul")
+UPSAMPLES = ("transpose", "resize")  # the decoder's upsampling: transposed conv (paper) or resize + conv
 STRATEGIES = ("none", "mirrored", "multiworker", "tpu", "auto")  # tf.distribute (run option, not config)
 MAX_UNET_DEPTH = 8  # the paper's U-Net has 8 downsamplings (256 -> 1x1)
 
@@ -88,6 +89,7 @@ class Pix2PixConfig:
     unet_depth: int | None = None  # number of downsamplings; None = follow image_size (8 at 256)
     dropout_rate: float = 0.5  # dropout "as noise" in the first decoder blocks (section 3.1)
     num_dropout_blocks: int = 3  # decoder blocks with dropout: CD512-CD512-CD512
+    upsample: str = choice("transpose", UPSAMPLES)  # 4x4 stride-2 transposed conv (paper); "resize": nearest 2x + 3x3 conv
     # ---- discriminator (section 3.2.2, appendix 6.1.2) ----
     net_d: str = choice("patch", NET_DS)  # PatchGAN with n_layers_d layers (paper); "pixel" = 1x1 PixelGAN
     ndf: int = 64  # filters of the first discriminator layer (C64)
@@ -113,6 +115,7 @@ class Pix2PixConfig:
     batch_size: int = 1  # paper: batch size 1 (facades) to 10 (others); 1 by default
     lr_policy: str = choice("constant", LR_POLICIES)  # "linear": constant, then linear decay to 0 (reference code)
     lr_decay_start: float = 0.5  # fraction of the steps after which the linear decay starts
+    d_lr_scale: float = 1.0  # D's learning rate = learning_rate * d_lr_scale (paper: 1, the same rate for both)
 
     # ---- inference (section 3.3) ----
     inference_mode: str = choice("deterministic", INFERENCE_MODES)  # see README: "paper" = test-batch BN stats + dropout noise
@@ -170,6 +173,7 @@ class Pix2PixConfig:
         need(self.init_stddev > 0, "init_stddev", "must be positive")
         need(self.lambda_l1 >= 0, "lambda_l1", "must be >= 0")
         need(self.d_loss_weight > 0, "d_loss_weight", "must be positive")
+        need(self.d_lr_scale > 0, "d_lr_scale", "must be positive")
         need(self.learning_rate > 0 and math.isfinite(self.learning_rate), "learning_rate",
              "must be a positive number")
         need(0.0 <= self.beta_1 < 1.0, "beta_1", "must be in [0, 1)")

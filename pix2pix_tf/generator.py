@@ -16,6 +16,10 @@ bypass the bottleneck. For 256x256 images the paper's layout is::
 * ``encoder_decoder``: the same layers minus the skip connections (paper figure 3).
 * ``resnet_6blocks`` / ``resnet_9blocks``: two stride-2 downsamplings, N residual blocks
   at 1/4 resolution, two upsamplings.
+
+``config.upsample`` picks how every generator doubles the size: 4x4 stride-2 transposed
+convolutions (the paper) or, with "resize", a nearest-neighbour resize and a 3x3
+convolution (:func:`pix2pix_tf.blocks.resize_conv`: no checkerboard artefacts).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from __future__ import annotations
 import keras
 
 from .inference import NoiseDropout, MODE_TABLE
-from .blocks import conv_init, downsample, norm_layer, upsample
+from .blocks import conv_init, downsample, norm_layer, resize_conv, upsample
 from .config import Pix2PixConfig
 
 
@@ -111,9 +115,13 @@ def build_unet_generator(config: Pix2PixConfig, skip_connections: bool = True,
         if skip_connections:
             x = keras.layers.Concatenate(name=f"skip{j + 1}")([x, skip])  # channels: 2 * f
 
-    x = keras.layers.Conv2DTranspose(config.output_channels, 4, strides=2, padding="same",
-                                     kernel_initializer=conv_init(config), dtype="float32",
-                                     name="output_deconv")(x)  # (batch, size, size, out_ch)
+    if config.upsample == "resize":  # nearest 2x + 3x3 conv: no checkerboard (blocks.resize_conv)
+        for layer in resize_conv(config.output_channels, config, name="output_conv", dtype="float32"):
+            x = layer(x)  # (batch, size, size, out_ch)
+    else:
+        x = keras.layers.Conv2DTranspose(config.output_channels, 4, strides=2, padding="same",
+                                         kernel_initializer=conv_init(config), dtype="float32",
+                                         name="output_deconv")(x)  # (batch, size, size, out_ch)
     outputs = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
     return keras.Model(inputs, outputs, name=name)
 
@@ -154,14 +162,19 @@ def _conv_norm(filters: int, size: int, config: Pix2PixConfig, strides: int = 1,
     """[Conv or ConvTranspose, Norm]: no conv bias under batch norm (its beta replaces it).
 
     Stride-1 convolutions follow a :class:`ReflectionPadding2D` and pad nothing themselves;
-    stride-2 ones halve (or, transposed, double) the size with "same" padding.
+    stride-2 ones halve (or, transposed, double) the size with "same" padding. With
+    ``config.upsample="resize"`` a transposed one becomes :func:`~pix2pix_tf.blocks.resize_conv`.
     """
     norm = norm_layer(config, f"norm{suffix}")
-    conv_cls = keras.layers.Conv2DTranspose if transpose else keras.layers.Conv2D
-    conv = conv_cls(filters, size, strides=strides, padding="same" if strides > 1 else "valid",
-                    kernel_initializer=conv_init(config), use_bias=norm is None or config.norm != "batch",
-                    name=f"{'deconv' if transpose else 'conv'}{suffix}")
-    return [conv] if norm is None else [conv, norm]
+    use_bias = norm is None or config.norm != "batch"
+    if transpose and config.upsample == "resize":  # nearest 2x + 3x3 conv (blocks.resize_conv)
+        convs = resize_conv(filters, config, use_bias=use_bias, name=f"resize_conv{suffix}")
+    else:
+        conv_cls = keras.layers.Conv2DTranspose if transpose else keras.layers.Conv2D
+        convs = [conv_cls(filters, size, strides=strides, padding="same" if strides > 1 else "valid",
+                          kernel_initializer=conv_init(config), use_bias=use_bias,
+                          name=f"{'deconv' if transpose else 'conv'}{suffix}")]
+    return convs if norm is None else [*convs, norm]
 
 
 def residual_block(filters: int, config: Pix2PixConfig, name: str | None = None) -> keras.Sequential:

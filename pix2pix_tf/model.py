@@ -32,13 +32,16 @@ from .fast.precision import precision_scope
 from .schedule import LinearDecayAfter  # noqa: F401  (registers it; importable from here as before)
 
 
-def make_optimizer(config: Pix2PixConfig, total_steps: int | None = None) -> keras.optimizers.Adam:
+def make_optimizer(config: Pix2PixConfig, total_steps: int | None = None,
+                   lr_scale: float = 1.0) -> keras.optimizers.Adam:
     """Adam(lr 2e-4, beta1 0.5, beta2 0.999) (section 3.3), with the configured LR schedule.
 
     Args:
         config: ``learning_rate``, ``beta_1``, ``beta_2`` and the schedule fields.
         total_steps: the run's length, for ``lr_policy="linear"``
             (see :func:`pix2pix_tf.schedule.learning_rate`).
+        lr_scale: multiplies the learning rate; :meth:`Pix2Pix.compile` passes
+            ``config.d_lr_scale`` for D (1 in the paper).
 
     Returns:
         A Keras Adam (:class:`~pix2pix_tf.fast.adam.FusedAdam`, the same maths and
@@ -50,7 +53,7 @@ def make_optimizer(config: Pix2PixConfig, total_steps: int | None = None) -> ker
         (0.0002, 0.5)
     """
     adam = FusedAdam if cpu_speed_paths() else keras.optimizers.Adam  # same variables either way
-    return adam(learning_rate=schedule.learning_rate(config, total_steps),
+    return adam(learning_rate=schedule.learning_rate(config, total_steps, scale=lr_scale),
                 beta_1=config.beta_1, beta_2=config.beta_2)
 
 
@@ -133,13 +136,15 @@ class Pix2Pix(keras.Model):
         """Attach one optimizer per network and build both so their state exists before fit.
 
         Args:
-            g_optimizer, d_optimizer: default to the paper's Adam (see :func:`make_optimizer`).
+            g_optimizer, d_optimizer: default to the paper's Adam (see :func:`make_optimizer`);
+                D's learning rate is scaled by ``config.d_lr_scale``.
             total_steps: length of the run, for the "linear" LR policy.
             **kwargs: passed to ``keras.Model.compile`` (jit_compile, steps_per_execution, ...).
         """
         super().compile(**kwargs)
         self.g_optimizer = g_optimizer or make_optimizer(self.config, total_steps)
-        self.d_optimizer = d_optimizer or make_optimizer(self.config, total_steps)
+        self.d_optimizer = d_optimizer or make_optimizer(self.config, total_steps,
+                                                         lr_scale=self.config.d_lr_scale)
         if self.precision == "mixed_float16":
             # float16 gradients underflow: scale each loss up, unscale before the update,
             # skip steps whose gradients overflow (dynamic scale, one per network)

@@ -25,13 +25,15 @@ from .config import Pix2PixConfig
 from .errors import Pix2PixError
 
 
-def learning_rate(config: Pix2PixConfig, total_steps: int | None = None):
+def learning_rate(config: Pix2PixConfig, total_steps: int | None = None, scale: float = 1.0):
     """The learning rate an optimizer should use: a number, or a :class:`LinearDecayAfter`.
 
     Args:
         config: ``learning_rate``, ``lr_policy`` and ``lr_decay_start`` come from here.
         total_steps: the run's length in optimizer steps; the "linear" policy needs it and
             falls back to the constant rate without it.
+        scale: multiplies the rate (and the schedule): D's optimizer passes
+            ``config.d_lr_scale``.
 
     Returns:
         ``config.learning_rate`` for the "constant" policy; for "linear", a schedule that
@@ -49,10 +51,11 @@ def learning_rate(config: Pix2PixConfig, total_steps: int | None = None):
 
     Reference: Isola et al. 2017, section 3.3 (Adam, lr 0.0002); the decay is the authors' code.
     """
+    lr = config.learning_rate * scale
     if config.lr_policy == "linear" and total_steps:
         start = int(round(total_steps * config.lr_decay_start))
-        return _linear_decay_after()(config.learning_rate, start, max(total_steps - start, 1))
-    return config.learning_rate
+        return _linear_decay_after()(lr, start, max(total_steps - start, 1))
+    return lr
 
 
 def epoch_schedule(config: Pix2PixConfig | None, n_epochs: int | None,
