@@ -294,7 +294,7 @@ def test_normalize_keeps_and_sets_the_colab_metadata():
 
 
 @pytest.mark.parametrize("name", ("04_training_on_gpu", "05_visualizing_results", "06_export_savedmodel",
-                                  "07_paper_ablations", "09_task_recipes"))
+                                  "07_paper_ablations", "08_when_gans_go_wrong", "09_task_recipes"))
 def test_notebooks_with_runs_put_them_under_runs_root(name):
     nb = _read(name)
     params = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
