@@ -73,6 +73,7 @@ def _kill_when(proc, run, min_step, timeout=300):
     pytest.fail(f"run ended or stalled before checkpoint {min_step}: {proc.poll()}")
 
 
+@pytest.mark.slow  # about a minute: three training processes, one killed; CI runs the slow tests too
 def test_killed_run_resumes_to_the_same_weights_and_is_deterministic(data, tmp_path):
     total = 40
     # uninterrupted reference, deterministic, checkpoint every 2 steps

@@ -86,6 +86,7 @@ EQUIVALENT = {
 }
 
 
+@pytest.mark.slow  # a model pair per variant; CI runs the slow tests too
 @pytest.mark.parametrize("variant", sorted(EQUIVALENT))
 def test_a_correct_step_written_differently_matches(variant):
     source = EXERCISE.solution
@@ -96,6 +97,7 @@ def test_a_correct_step_written_differently_matches(variant):
     assert report.ok, f"{variant}:\n{report}"
 
 
+@pytest.mark.slow  # a model pair per bug (tests/test_course.py runs four in the default run)
 @pytest.mark.parametrize("bug", sorted(EXPECTED_FIRST))
 def test_each_planted_bug_is_caught_at_its_first_term(bug):
     description, source = TRAIN_STEP_BUGS[bug]
