@@ -14,7 +14,9 @@ Where the paper is (read these, skip the rest):
 
 Everything else serves it: :mod:`.fast` (speed paths behind switches), :mod:`.run` (the run
 folder, training, callbacks, evaluation, prediction, export), :mod:`.datasets` (synthetic,
-standard, TFDS, combine, recipes), :mod:`.metrics`, :mod:`.plotting`, :mod:`.cli`.
+standard, TFDS, combine, recipes), :mod:`.metrics`, :mod:`.plotting`, :mod:`.cli`; for the
+course: :mod:`.course` (the notebooks' exercises: ``check``, ``solution``), :mod:`.diagrams`
+(the U-Net and PatchGAN drawn), :mod:`.draw` (draw and see), :mod:`.failures` (notebook 08).
 
 Names are loaded on first use, so ``import pix2pix_tf`` (and the CLI's flag checks) do not
 import TensorFlow.
