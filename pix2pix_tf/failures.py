@@ -28,7 +28,6 @@ Example:
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -59,17 +58,19 @@ def load_curves(run_dir: str | Path) -> dict[str, list[float]]:
     Raises:
         FileNotFoundError: the run has no history (it did not finish an epoch).
     """
+    from .plotting import read_history
+
     run_dir = Path(run_dir)
-    with open(run_dir / "history.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        raise FileNotFoundError(f"{run_dir / 'history.csv'}: no rows")
-    curves = {k: [float(r[k]) for r in rows if r.get(k) not in (None, "")] for k in rows[0] if k != "epoch"}
+    try:
+        curves = read_history(run_dir / "history.csv")
+    except ValueError as e:  # a header and no epoch
+        raise FileNotFoundError(str(e)) from None
+    rows = len(curves.pop("epoch"))
     try:
         steps = int(json.loads((run_dir / "summary.json").read_text())["steps"])
     except (OSError, ValueError, KeyError):
-        steps = len(rows)
-    curves["step"] = [round((i + 1) * steps / len(rows)) for i in range(len(rows))]
+        steps = rows
+    curves["step"] = [round((i + 1) * steps / rows) for i in range(rows)]
     return curves
 
 

@@ -192,7 +192,8 @@ _GROUPS = (
 )
 
 
-def _read_history(history) -> dict[str, list[float]]:
+def read_history(history) -> dict[str, list[float]]:
+    """``{name: values}`` from a keras History, a dict, or a ``history.csv`` path (ValueError: empty)."""
     if hasattr(history, "history"):  # keras.callbacks.History
         history = history.history
     if isinstance(history, (str, Path)):
@@ -264,7 +265,7 @@ def plot_history(history, keys: Sequence[str] | None = None, x: Sequence[float] 
     """
     if ln2 is None:
         ln2 = _run_has_cross_entropy_gan(history)
-    data = _read_history(history)
+    data = read_history(history)
     if x is None:
         for name in ("step", "epoch"):
             if name in data:
