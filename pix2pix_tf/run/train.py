@@ -274,8 +274,7 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
     if test_ds is not None:
         # The last epoch's validation scored these very weights in the config's mode: reuse it.
         last_validated = {k[4:]: float(v[-1]) for k, v in history.items() if k.startswith("val_")}
-        reusable = (last_validated and history.get("val_l1") and model.step == total_steps
-                    and total_steps % spe == 0)
+        reusable = bool(last_validated) and model.step == total_steps and total_steps % spe == 0
         for mode in dict.fromkeys(eval_modes):
             if reusable and mode == config.inference_mode:
                 test_metrics[mode] = last_validated
