@@ -178,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --n-epochs: epochs of linear decay (default: as many as --n-epochs)")
     p.add_argument("--steps-per-epoch", type=_positive(int), help="default: images / batch size")
     p.add_argument("--checkpoint-every", type=_positive(int), help="also checkpoint every N steps")
+    p.add_argument("--checkpoint-min-seconds", type=_number(float), default=60.0, metavar="S",
+                   help="checkpoint at an epoch end only when the last checkpoint is at least S "
+                        "seconds old (default 60; 0: every epoch end); the end is always saved")
     p.add_argument("--keep-checkpoints", type=_positive(int), default=3,
                    help="how many checkpoints to keep (default 3)")
     p.add_argument("--deterministic", action="store_true",
@@ -302,7 +305,8 @@ def _train(args) -> int:
     summary = train(config, args.data, args.out, steps=args.steps, epochs=args.epochs,
                     resume=args.resume, overwrite=args.overwrite,
                     steps_per_epoch=args.steps_per_epoch, checkpoint_every=args.checkpoint_every,
-                    keep_checkpoints=args.keep_checkpoints, deterministic=args.deterministic,
+                    keep_checkpoints=args.keep_checkpoints,
+                    checkpoint_min_seconds=args.checkpoint_min_seconds, deterministic=args.deterministic,
                     skip_bad_files=args.skip_bad_files, export=not args.no_export,
                     jit_compile="auto" if args.xla is None else args.xla, strategy=args.strategy,
                     verbose=0 if args.quiet else "auto", eval_modes=args.eval_modes,

@@ -64,5 +64,7 @@ def trained_run(tmp_path_factory):
         for i in range(n):
             write_image(root / "data" / split / f"{i:03d}.png", make_pair(rng))
     cfg = Pix2PixConfig(image_size=64, load_size=72, ngf=8, ndf=8)
-    summary = train(cfg, root / "data", root / "run", steps=8, steps_per_epoch=4, verbose=0)
+    # a checkpoint at each of the 2 epoch ends (ckpt-4, ckpt-8): resume tests need both
+    summary = train(cfg, root / "data", root / "run", steps=8, steps_per_epoch=4, verbose=0,
+                    checkpoint_min_seconds=0)
     return root, summary, cfg

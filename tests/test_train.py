@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from pix2pix_tf.config import ConfigError
 from pix2pix_tf.data import make_dataset
 from pix2pix_tf.model import Pix2Pix
 from pix2pix_tf.run.folder import RunDirError, load_run
@@ -128,3 +129,20 @@ def test_overwrite_removes_only_run_files(trained_run, tmp_path):
     assert (run / "my_notes.txt").read_text() == "keep me" and (run / "my_figures").is_dir()
     assert sorted(p.name for p in (run / "checkpoints").glob("*.index")) == ["ckpt-2.index"]
     assert not (run / "saved_model").exists()  # the old export was a run file: removed
+
+
+def test_epoch_end_checkpoints_keep_a_time_floor(trained_run, tmp_path):
+    """A short run with short epochs saves at the end, not at every epoch end; 0 restores that."""
+    root, _, cfg = trained_run
+    floor = train(cfg, root / "data", tmp_path / "floor", steps=6, steps_per_epoch=2, verbose=0,
+                  export=False)  # default: 60 s between epoch-end checkpoints
+    assert sorted(p.name for p in (tmp_path / "floor" / "checkpoints").glob("*.index")) == ["ckpt-6.index"]
+    assert floor["checkpoints_saved"] == 1 and floor["epochs_run"] == 3
+    every = train(cfg, root / "data", tmp_path / "every", steps=6, steps_per_epoch=2, verbose=0,
+                  export=False, checkpoint_min_seconds=0)
+    assert sorted(p.name for p in (tmp_path / "every" / "checkpoints").glob("*.index")) == [
+        "ckpt-2.index", "ckpt-4.index", "ckpt-6.index"]
+    assert every["checkpoints_saved"] == 3
+    with pytest.raises(ConfigError, match="checkpoint_min_seconds must be >= 0"):
+        train(cfg, root / "data", tmp_path / "bad", steps=2, verbose=0, checkpoint_min_seconds=-1)
+    assert not (tmp_path / "bad").exists()

@@ -127,7 +127,7 @@ def _check_resume_step(answer):
 register(Exercise(
     key="04.resume_step",
     question=("A run saves a checkpoint every 1000 steps and at the end of every epoch of 400 "
-              "steps. Colab disconnects at step 2750. Resumed from the latest checkpoint, from which "
+              "steps (--checkpoint-every 1000 --checkpoint-min-seconds 0). Colab disconnects at step 2750. Resumed from the latest checkpoint, from which "
               "step does training continue?"),
     answer_name="resume_step",
     checker=_check_resume_step,

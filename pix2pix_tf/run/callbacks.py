@@ -78,13 +78,27 @@ class ImageSnapshot(keras.callbacks.Callback):
 
 
 class CheckpointEvery(keras.callbacks.Callback):
-    """Save a tf.train.CheckpointManager every ``every_steps`` steps and at each epoch end."""
+    """Save a tf.train.CheckpointManager every ``every_steps`` steps and at epoch ends.
 
-    def __init__(self, manager: tf.train.CheckpointManager, every_steps: int | None = None):
+    An epoch-end save is skipped when the last save (or the start of training) was less than
+    ``min_seconds`` ago: a short run with short epochs would otherwise spend a large share of
+    its time writing checkpoints (each holds G, D and both Adam states: about 650 MB at the
+    paper's size). ``every_steps`` saves and :meth:`save` (the end of the run) always save.
+
+    Args:
+        manager: where and how many checkpoints are kept.
+        every_steps: also save every N steps (None: only at epoch ends).
+        min_seconds: the least time between epoch-end saves (0: save at every epoch end).
+    """
+
+    def __init__(self, manager: tf.train.CheckpointManager, every_steps: int | None = None,
+                 min_seconds: float = 0.0):
         super().__init__()
-        self.manager, self.every_steps = manager, every_steps
+        self.manager, self.every_steps, self.min_seconds = manager, every_steps, min_seconds
         self.last_saved_step: int | None = None
         self.seconds = 0.0  # time spent saving
+        self.saves = 0
+        self._last_time = time.perf_counter()
 
     def save(self, model=None) -> None:
         """Save now, unless this step is already saved."""
@@ -93,14 +107,20 @@ class CheckpointEvery(keras.callbacks.Callback):
             started = time.perf_counter()
             self.manager.save(checkpoint_number=step)
             self.last_saved_step = step
-            self.seconds += time.perf_counter() - started
+            self._last_time = time.perf_counter()
+            self.seconds += self._last_time - started
+            self.saves += 1
+
+    def on_train_begin(self, logs=None):
+        self._last_time = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         if self.every_steps and self.model.step % self.every_steps == 0:
             self.save()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.save()
+        if time.perf_counter() - self._last_time >= self.min_seconds:
+            self.save()
 
 
 class TrainingDiverged(Pix2PixError):

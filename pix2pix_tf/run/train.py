@@ -122,7 +122,8 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
           steps: int | None = None, epochs: int | None = None, resume: bool = False,
           overwrite: bool = False, steps_per_epoch: int | None = None,
           checkpoint_every: int | None = None, keep_checkpoints: int = 3,
-          log_every: int = 10, snapshot_count: int = 4, export: bool = True,
+          checkpoint_min_seconds: float = 60.0, log_every: int = 10, snapshot_count: int = 4,
+          export: bool = True,
           jit_compile: bool | str = "auto", deterministic: bool = False,
           skip_bad_files: bool = False, strategy: str = "none",
           verbose: int | str = "auto", eval_modes: tuple[str, ...] | None = None,
@@ -138,8 +139,12 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
         resume: continue the run in ``out_dir`` from its latest checkpoint.
         overwrite: start again in an existing ``out_dir`` (removes only run files).
         steps_per_epoch: default: training images // batch size (capped at ``steps``).
-        checkpoint_every: also checkpoint every N steps (always at each epoch end).
+        checkpoint_every: also checkpoint every N steps.
         keep_checkpoints: how many checkpoints to keep.
+        checkpoint_min_seconds: checkpoint at an epoch end only when the last checkpoint is
+            at least this old (0: at every epoch end); the end of the run is always saved.
+            A crash loses at most this long of training, and a short run with short epochs
+            does not spend its time writing checkpoints.
         log_every: TensorBoard scalar interval in steps.
         snapshot_count: images in the per-epoch PNG grid.
         export: write ``saved_model/`` at the end.
@@ -176,6 +181,8 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
                         ("checkpoint_every", checkpoint_every)):
         if value is not None and value <= 0:
             raise ConfigError(f"{name} must be a positive integer, got {value}")
+    if not checkpoint_min_seconds >= 0:  # also refuses nan
+        raise ConfigError(f"checkpoint_min_seconds must be >= 0, got {checkpoint_min_seconds}")
     state = check_run_dir(out_dir, resume, overwrite)  # reads only
     # every field, the PatchGAN's depth for the image size, and the memory training needs
     config = resolve_run_config(config, out_dir, resume).check_trainable()
@@ -209,7 +216,7 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
                 config, data_dir, out_dir, train_pairs, shape, test_ds, test_split, n_test,
                 steps=steps, epochs=epochs, resume=resume, steps_per_epoch=steps_per_epoch,
                 checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
-                log_every=log_every, snapshot_count=snapshot_count, export=export,
+                checkpoint_min_seconds=checkpoint_min_seconds, log_every=log_every, snapshot_count=snapshot_count, export=export,
                 jit_compile=jit_compile, skip_bad_files=skip_bad_files, strategy=strategy,
                 strategy_name=strategy_name, verbose=verbose,
                 eval_modes=tuple(eval_modes or (config.inference_mode,)), laps=laps,
@@ -218,6 +225,7 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
 
 def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_split, n_test, *,
                   steps, epochs, resume, steps_per_epoch, checkpoint_every, keep_checkpoints,
+                  checkpoint_min_seconds,
                   log_every, snapshot_count, export, jit_compile, skip_bad_files, strategy,
                   strategy_name, verbose, eval_modes, laps, startup_seconds) -> dict:
     """The part of :func:`train` that runs with the run folder prepared and locked."""
@@ -247,7 +255,7 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
                else make_dataset(data_dir, "train", config, training=False, pairs=train_pairs)[0])
     snap = next(iter(snap_ds.unbatch().batch(snapshot_count)))
     timer = cb.Throughput(config.batch_size)
-    saver = cb.CheckpointEvery(manager, checkpoint_every)
+    saver = cb.CheckpointEvery(manager, checkpoint_every, min_seconds=checkpoint_min_seconds)
     snapshots = cb.ImageSnapshot(snap[0], snap[1], out_dir / IMAGES, log_dir=out_dir / LOGS)
     callbacks = [
         timer,
@@ -297,6 +305,7 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
         "test_images": n_test,
         "test_split": test_split,
         "wall_seconds": round(wall, 2),
+        "checkpoints_saved": saver.saves,
         "seconds_per_step": timer.seconds_per_step,
         "images_per_second": timer.images_per_second,
         "final_losses": {k: float(v[-1]) for k, v in history.items() if not k.startswith("val_")},
