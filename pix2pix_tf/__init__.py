@@ -51,6 +51,7 @@ _API = {
     "load_run": "run.folder",
     "export_saved_model": "run.export",
     "export_tflite": "run.export",
+    "tflite_interpreter": "run.tflite",
     "evaluate": "run.evaluate",
     "predict_files": "run.predict",
     "write_sample": "datasets.synthetic",

@@ -37,13 +37,28 @@ def norm_layer(config: Pix2PixConfig, name: str) -> keras.layers.Layer | None:
     return None
 
 
+def spectral_normalized(conv: keras.layers.Layer) -> keras.layers.Layer:
+    """``conv`` wrapped in Keras' SpectralNormalization: its kernel divided by its largest
+    singular value at every training call (one power iteration), so the layer is 1-Lipschitz.
+
+    The wrapper computes in float32 whatever the precision policy (the kernel is normalised
+    in float32, never rounded to 16 bits); the convolution keeps its own policy. It works with
+    the matmul speed path (:class:`~pix2pix_tf.fast.matmul.MatmulConv2D` reads the same kernel).
+
+    Reference: Miyato et al. 2018, "Spectral Normalization for Generative Adversarial Networks".
+    """
+    return keras.layers.SpectralNormalization(conv, dtype="float32", name=f"sn_{conv.name}")
+
+
 def downsample(filters: int, config: Pix2PixConfig, apply_norm: bool = True,
                size: int = 4, strides: int = 2, use_bias: bool | None = None,
-               name: str | None = None) -> keras.Sequential:
+               name: str | None = None, spectral_norm: bool = False) -> keras.Sequential:
     """Ck: Conv(4x4, stride 2) - Norm - LeakyReLU(0.2). Halves the spatial size.
 
     The convolution has no bias under batch norm (the norm's beta replaces it), even in the
     blocks where the norm is left out, as in the authors' code; pass ``use_bias`` to override.
+    ``spectral_norm``: wrap the convolution in :func:`spectral_normalized` (D's
+    ``config.spectral_norm``).
 
     Example:
         >>> block = downsample(64, Pix2PixConfig(image_size=64, load_size=64), apply_norm=False)
@@ -53,9 +68,10 @@ def downsample(filters: int, config: Pix2PixConfig, apply_norm: bool = True,
     norm = norm_layer(config, "norm") if apply_norm else None
     if use_bias is None:
         use_bias = config.norm != "batch"
-    layers = [MatmulConv2D(filters, size, strides=strides, padding="same",
-                           kernel_initializer=conv_init(config), use_bias=use_bias, name="conv",
-                           max_matmul_size=MATMUL_MAX_CONV if use_matmul(config) else 0)]
+    conv = MatmulConv2D(filters, size, strides=strides, padding="same",
+                        kernel_initializer=conv_init(config), use_bias=use_bias, name="conv",
+                        max_matmul_size=MATMUL_MAX_CONV if use_matmul(config) else 0)
+    layers = [spectral_normalized(conv) if spectral_norm else conv]
     if norm is not None:
         layers.append(norm)
     layers.append(keras.layers.LeakyReLU(negative_slope=config.leaky_slope, name="lrelu"))

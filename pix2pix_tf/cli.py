@@ -2,12 +2,14 @@
 
     pix2pix-tf train --data DIR [--out RUN] [--steps N | --epochs N] [--image-size 256] ...
     pix2pix-tf predict --model SAVEDMODEL_OR_RUN --input FILE_OR_DIR --out DIR [--aligned]
-    pix2pix-tf export --run RUN --out PATH [--format savedmodel|tflite] [--inference-mode ...]
+    pix2pix-tf export --run RUN --out PATH [--format savedmodel|tflite|web] [--inference-mode ...]
+                      [--quantize none|float16|dynamic|int8 [--calibration-data DIR]]
     pix2pix-tf evaluate --model SAVEDMODEL_OR_RUN --data DIR [--split test] [--out DIR] [--fid]
     pix2pix-tf make-sample --out DIR [--train 40] [--test 10] [--size 256] [--seed 0]
     pix2pix-tf make-pairs --task TASK --src PHOTOS_DIR --out DATA_DIR [--size 256] [--opt K=V ...]
     pix2pix-tf download NAME [--out DIR] [--url URL]
     pix2pix-tf combine --a DIR_A --b DIR_B --out DIR [--resize-to-a | --size N] [--format png|jpg]
+    pix2pix-tf demo --model SAVEDMODEL_OR_RUN [--palette facades|edges] [--port N] [--share]
 
 Every config field is also a ``train`` flag (``--lambda-l1 10``, ``--no-random-mirror``).
 Errors in what the user typed or pointed at print one line and exit with status 2: flag
@@ -135,6 +137,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             base = _seed
         elif field.name in ("n_layers_d", "num_dropout_blocks"):
             base = _non_negative
+        elif field.name == "num_d":
+            base = _integer_in(1, config_module.MAX_NUM_D)
         group.add_argument(*flags, dest=field.name, type=base, default=None,
                            choices=_CHOICES.get(field.name), metavar=None if field.name in _CHOICES
                            else field.name.upper(), help=f"default: {field.default}")
@@ -150,6 +154,8 @@ def _config_from_args(args) -> Pix2PixConfig:
         ConfigError: naming the file or the field.
     """
     base = Pix2PixConfig.load(args.config) if args.config else Pix2PixConfig()
+    if getattr(args, "preset", None):  # a named set of values over the file; the flags win
+        base = base.replace(**config_module.PRESETS[args.preset])
     changes = {f.name: getattr(args, f.name) for f in dataclasses.fields(Pix2PixConfig)
                if getattr(args, f.name) is not None}
     if "image_size" in changes and "load_size" not in changes:
@@ -198,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="inference modes the test split is scored in at the end (default: "
                         "--inference-mode only; e.g. deterministic,paper for both)")
     p.add_argument("--config", help="a config.json to start from (flags override it)")
+    p.add_argument("--preset", choices=tuple(config_module.PRESETS),
+                   help="named config values over --config and the defaults (flags override "
+                        "them): paper (the defaults) or quality (EMA, feature matching, multi-scale D)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_config_flags(p)
 
@@ -213,14 +222,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true",
                    help="replace the images an earlier predict wrote in --out (never other files)")
 
-    p = sub.add_parser("export", help="export a run's generator as a SavedModel or TFLite file")
+    p = sub.add_parser("export", help="export a run's generator as a SavedModel, a TFLite file "
+                                      "or a web page")
     p.add_argument("--run", required=True, help="run folder (config.json + checkpoints/)")
-    p.add_argument("--out", required=True, help="SavedModel folder, or .tflite file")
-    p.add_argument("--format", choices=("savedmodel", "tflite"), default="savedmodel")
+    p.add_argument("--out", required=True, help="SavedModel folder, .tflite file, or web folder")
+    p.add_argument("--format", choices=("savedmodel", "tflite", "web"), default="savedmodel",
+                   help="savedmodel (default), tflite, or web: a static folder with a drawing page "
+                        "(index.html, pix2pix_web.js, the model as TFLite, LiteRT.js) where the "
+                        "generator runs in the browser (WebGPU, else WebAssembly); serve it with "
+                        "any static server, e.g. python -m http.server -d OUT")
+    p.add_argument("--runtime", choices=("auto", "copy", "cdn"), default="auto",
+                   help="web: copy LiteRT.js from a local npm install into OUT/litert (works "
+                        "offline), or cdn: load it from cdn.jsdelivr.net at the pinned version; "
+                        "auto (default): copy when the files are found, else stop and say so")
+    p.add_argument("--litert-dir", metavar="DIR",
+                   help="web: the npm package @litertjs/core (or the folder whose node_modules "
+                        "holds it); default ./node_modules/@litertjs/core")
+    p.add_argument("--palette", default="edges",
+                   help="web: what the page draws with: edges (black on white, default) or "
+                        "facades (the synthetic facades' label colours)")
     p.add_argument("--inference-mode", choices=config_module.INFERENCE_MODES,
                    help="default: the run's (TFLite: deterministic)")
-    p.add_argument("--quantize", choices=("none", "float16", "dynamic"), default="none",
-                   help="TFLite weight quantization (default none)")
+    p.add_argument("--quantize", choices=("none", "float16", "dynamic", "int8"), default="none",
+                   help="TFLite quantization (default none: float32): float16 or dynamic (int8) "
+                        "weights, or int8 weights and activations calibrated on --calibration-data "
+                        "(the file still takes and gives float32 in [-1, 1])")
+    p.add_argument("--calibration-data", metavar="DIR",
+                   help="--quantize int8: a dataset folder; the inputs of its train/ pairs, "
+                        "preprocessed as at inference, calibrate the activation ranges")
+    p.add_argument("--calibration-count", type=_positive(int), metavar="N",
+                   help="--quantize int8: images taken from DIR/train, evenly spread (default 100)")
 
     p = sub.add_parser("evaluate", help="L1 / PSNR / SSIM (and FID) of a model over a split")
     p.add_argument("--model", required=True, help="SavedModel folder or run folder")
@@ -285,6 +316,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default bicubic; nearest keeps label colours exact")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the pairs an earlier combine wrote in --out (never other files)")
+
+    p = sub.add_parser("demo", help="a local web app: draw or upload an input, see the translation",
+                       description='Needs the extra: pip install "pix2pix-tf[demo]" (Gradio). Serves '
+                                   "until Ctrl+C. In Colab use --share, or pix2pix_tf.demo.launch() "
+                                   "in a cell (shown inline).")
+    p.add_argument("--model", required=True, help="SavedModel folder or run folder")
+    p.add_argument("--palette", default="facades", metavar="NAME",
+                   help="the brushes: facades (the sample's label colours, default) or edges "
+                        "(black on white); names from pix2pix_tf.draw.PALETTES")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: the network)")
+    p.add_argument("--port", type=_integer_in(1, 65535, "port"),
+                   help="default: the first free port from 7860")
+    p.add_argument("--share", action=argparse.BooleanOptionalAction, default=None,
+                   help="also make a public https://*.gradio.live link through Gradio's tunnel "
+                        "(default off, or GRADIO_SHARE=True; needed to open it from a Colab "
+                        "terminal or ! cell)")
     return parser
 
 
@@ -297,8 +345,10 @@ def _train(args) -> int:
         check_run_dir(args.out, resume=True)
         wanted = (epoch_schedule(config, args.n_epochs, args.n_epochs_decay)[0]
                   if args.n_epochs is not None else config)
-        check_resume_flags(args.out, wanted, {f.name for f in dataclasses.fields(Pix2PixConfig)
-                                              if getattr(args, f.name) is not None})
+        given = {f.name for f in dataclasses.fields(Pix2PixConfig) if getattr(args, f.name) is not None}
+        if args.preset:  # the preset decides every field a preset sets: checked like flags
+            given |= config_module.preset_fields()
+        check_resume_flags(args.out, wanted, given)
         config = None
     if args.n_epochs is not None or args.n_epochs_decay is not None:
         config, args.epochs = epoch_schedule(config, args.n_epochs, args.n_epochs_decay)
@@ -330,9 +380,29 @@ def _predict(args) -> int:
 
 
 def _export(args) -> int:
-    """Export a run's generator as a SavedModel or a TFLite file."""
+    """Export a run's generator as a SavedModel, a TFLite file or a web page."""
     from .run.export import export_run
-    path = export_run(args.run, args.out, args.format, args.inference_mode, quantize=args.quantize)
+    if args.quantize == "int8" and args.format != "tflite":
+        raise Pix2PixError("--quantize int8 applies to --format tflite only")
+    if args.quantize == "int8" and args.calibration_data is None:
+        raise Pix2PixError("--quantize int8 needs --calibration-data DIR: a dataset folder whose "
+                           "train/ images calibrate the int8 ranges")
+    if args.quantize != "int8" and (args.calibration_data or args.calibration_count) is not None:
+        raise Pix2PixError("--calibration-data and --calibration-count apply to --quantize int8 only")
+    if args.format == "web":
+        from .run.web import export_web_run
+        path = export_web_run(args.run, args.out, args.inference_mode, runtime=args.runtime,
+                              litert_dir=args.litert_dir, palette=args.palette, quantize=args.quantize)
+        print(f"exported web to {path}; serve it with: python -m http.server -d {path} 8000 "
+              "(then open http://localhost:8000/)")
+        return 0
+    if args.litert_dir is not None or args.runtime != "auto" or args.palette != "edges":
+        raise Pix2PixError("--runtime, --litert-dir and --palette apply to --format web only")
+    calibration = {} if args.quantize != "int8" else {
+        "calibration_data": args.calibration_data,
+        **({"calibration_count": args.calibration_count} if args.calibration_count else {})}
+    path = export_run(args.run, args.out, args.format, args.inference_mode, quantize=args.quantize,
+                      **calibration)
     print(f"exported {args.format} to {path}")
     return 0
 
@@ -400,6 +470,13 @@ def _combine(args) -> int:
     return 0
 
 
+def _demo(args) -> int:
+    """Serve the web app over a model until Ctrl+C (pix2pix_tf.demo)."""
+    from .demo import serve
+    serve(args.model, palette=args.palette, host=args.host, port=args.port, share=args.share)
+    return 0
+
+
 _COMMANDS = {
     "train": _train,
     "predict": _predict,
@@ -409,6 +486,7 @@ _COMMANDS = {
     "make-sample": _make_sample,
     "download": _download,
     "combine": _combine,
+    "demo": _demo,
 }
 
 
@@ -428,6 +506,10 @@ def _precheck(args) -> None:
 
     if args.command == "train":
         args.checked_config = _config_from_args(args)  # _run trains with it: checked once
+        return
+    if args.command == "demo":  # model path, palette, gradio installed
+        from .demo import check_demo_args
+        check_demo_args(args.model, args.palette)
         return
     if args.command not in ("predict", "make-sample", "make-pairs", "combine"):
         return

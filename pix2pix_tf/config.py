@@ -23,7 +23,7 @@ from .errors import ConfigError, Pix2PixError, ResourceError, one_line  # noqa: 
 
 DIRECTIONS = ("AtoB", "BtoA")
 NORMS = ("batch", "instance", "none")
-GAN_MODES = ("vanilla", "lsgan")
+GAN_MODES = ("vanilla", "lsgan", "hinge")
 GAN_UPDATES = ("simultaneous", "alternating")
 INFERENCE_MODES = ("deterministic", "paper", "moving_average")
 RESIZE_METHODS = ("bicubic", "bilinear", "nearest", "area")
@@ -39,6 +39,8 @@ CONV_IMPLS = ("auto", "native", "matmul")
 UPSAMPLES = ("transpose", "resize")  # the decoder's upsampling: transposed conv (paper) or resize + conv
 STRATEGIES = ("none", "mirrored", "multiworker", "tpu", "auto")  # tf.distribute (run option, not config)
 MAX_UNET_DEPTH = 8  # the paper's U-Net has 8 downsamplings (256 -> 1x1)
+MAX_NUM_D = 3  # pix2pixHD's multi-scale discriminator: full, 1/2 and 1/4 size
+PERCEPTUAL_SUFFIXES = (".keras", ".h5")  # a Keras feature-extractor model, or VGG19 no-top weights
 
 
 def choice(default: str, choices: tuple[str, ...]):
@@ -103,7 +105,7 @@ class Pix2PixConfig:
     # ---- objective (section 3.1, eq. 4) ----
     loss: str = choice("l1+cgan", LOSSES)  # the paper's objective; ablations (table 1): l1, cgan, l1+gan, gan
     recon_loss: str = choice("l1", RECON_LOSSES)  # the reconstruction term weighted by lambda_l1; "l2" = squared error
-    gan_mode: str = choice("vanilla", GAN_MODES)  # cross-entropy cGAN loss on logits; "lsgan" for least squares
+    gan_mode: str = choice("vanilla", GAN_MODES)  # cross-entropy cGAN loss on logits; "lsgan" least squares; "hinge"
     lambda_l1: float = 100.0  # weight of the L1 term (lambda = 100)
     d_loss_weight: float = 0.5  # "we divide the objective by 2 while optimizing D" (section 3.3)
     gan_update: str = choice("simultaneous", GAN_UPDATES)  # one D pass on the fake serves D and G; "alternating" = D step then G step with the updated D
@@ -124,6 +126,14 @@ class Pix2PixConfig:
     precision: str = choice("float32", PRECISIONS)  # mixed_bfloat16 / mixed_float16 compute; "auto" picks per device
     conv_impl: str = choice("auto", CONV_IMPLS)  # 4x4 stride-2 convs on small maps as matmuls ("auto": on CPU only)
 
+    # ---- quality levers from pix2pix's successors (not in the paper; all off by default) ----
+    ema_decay: float = 0.0  # evaluate/export an exponential moving average of G's weights (0 = off; e.g. 0.999)
+    lambda_fm: float = 0.0  # pix2pixHD feature matching: L1 between D's features on real and fake pairs (0 = off)
+    num_d: int = 1  # pix2pixHD multi-scale D: PatchGANs on the pair at full, 1/2, 1/4 size (1 = the paper)
+    spectral_norm: bool = False  # spectral normalization of D's convolutions (Miyato et al. 2018)
+    lambda_perceptual: float = 0.0  # L1 between a local feature network's features of y and G(x) (0 = off)
+    perceptual_weights: str = ""  # that network: a .keras feature extractor or VGG19 no-top .h5 (never downloaded)
+
     seed: int = 0  # seeds data order, jitter and weight init
 
     # ------------------------------------------------------------------ helpers
@@ -143,7 +153,7 @@ class Pix2PixConfig:
             need(isinstance(value, str) and value in choices, field, f"must be one of {', '.join(choices)}")
 
         for f in ("image_size", "load_size", "input_channels", "output_channels", "ngf", "ndf",
-                  "batch_size", "num_dropout_blocks", "n_layers_d", "seed"):
+                  "batch_size", "num_dropout_blocks", "n_layers_d", "num_d", "seed"):
             need(isinstance(getattr(self, f), int) and not isinstance(getattr(self, f), bool),
                  f, "must be an integer")
         need(self.unet_depth is None or (isinstance(self.unet_depth, int)
@@ -179,6 +189,11 @@ class Pix2PixConfig:
         need(0.0 <= self.beta_1 < 1.0, "beta_1", "must be in [0, 1)")
         need(0.0 <= self.beta_2 < 1.0, "beta_2", "must be in [0, 1)")
         need(0.0 <= self.lr_decay_start <= 1.0, "lr_decay_start", "must be in [0, 1]")
+        need(0.0 <= self.ema_decay < 1.0, "ema_decay", "must be in [0, 1) (0 = off)")
+        need(self.lambda_fm >= 0, "lambda_fm", "must be >= 0 (0 = off)")
+        need(1 <= self.num_d <= MAX_NUM_D, "num_d", f"must be in 1..{MAX_NUM_D}")
+        need(self.lambda_perceptual >= 0, "lambda_perceptual", "must be >= 0 (0 = off)")
+        need(isinstance(self.perceptual_weights, str), "perceptual_weights", "must be a path (text)")
         for name, choices in field_choices().items():  # from each field's metadata
             one_of(name, choices)
         need(self.dataset_mode != "colorization" or self.input_channels == 1, "input_channels",
@@ -187,6 +202,12 @@ class Pix2PixConfig:
         need(depth >= 2, "image_size", "is too small for a U-Net (need at least 2 downsamplings)")
         need(self.loss != "l1" or self.lambda_l1 > 0, "lambda_l1",
              "must be > 0 with loss 'l1' (it is the only term of the objective)")
+        has_d = self.loss != "l1"  # loss "l1" trains no discriminator: D's levers would do nothing
+        need(has_d or self.lambda_fm == 0, "lambda_fm", "needs a discriminator; loss 'l1' has none")
+        need(has_d or self.num_d == 1, "num_d", "needs a discriminator; loss 'l1' has none")
+        need(has_d or not self.spectral_norm, "spectral_norm", "needs a discriminator; loss 'l1' has none")
+        need(self.lambda_perceptual == 0 or self.perceptual_weights.strip() != "", "perceptual_weights",
+             "must name a local .keras or .h5 file when lambda_perceptual > 0 (nothing is downloaded)")
         return self
 
     def check_trainable(self, available: int | None = None) -> "Pix2PixConfig":
@@ -197,7 +218,9 @@ class Pix2PixConfig:
         at a small size passes :meth:`validate` and may fail here):
 
         * the PatchGAN's ``n_layers_d`` stride-2 layers must leave a map of at least 3
-          pixels (:func:`max_patchgan_layers`);
+          pixels (:func:`max_patchgan_layers`), at the smallest scale when ``num_d > 1``;
+        * with ``lambda_perceptual > 0``, ``perceptual_weights`` must be a readable local
+          ``.keras`` or ``.h5`` file (checked here, loaded at the first training step);
         * the memory estimate must fit the machine (:func:`pix2pix_tf.resources.check_memory`).
 
         Args:
@@ -207,17 +230,23 @@ class Pix2PixConfig:
             self (validated).
 
         Raises:
-            ConfigError: naming ``n_layers_d`` (or the invalid field).
+            ConfigError: naming ``n_layers_d``, ``perceptual_weights`` (or the invalid field).
             ResourceError: the estimate exceeds the available memory.
         """
         self.validate()
         if self.net_d == "patch" and self.n_layers_d > 0 and self.loss != "l1":
-            deepest = max_patchgan_layers(self.image_size)
+            smallest = self.image_size
+            for _ in range(self.num_d - 1):  # 3x3 stride-2 "same" average pooling per scale
+                smallest = -(-smallest // 2)
+            deepest = max_patchgan_layers(smallest)
             if self.n_layers_d > deepest:
+                at = "" if self.num_d == 1 else f" at D's smallest scale ({smallest} pixels, num_d {self.num_d})"
                 raise ConfigError(
                     f"config field 'n_layers_d' = {short_repr(self.n_layers_d)}: too deep for "
-                    f"image_size {self.image_size}; the PatchGAN needs image_size / 2**n_layers_d "
-                    f">= 3 to output a logit (at most {deepest} here)", field="n_layers_d")
+                    f"image_size {self.image_size}{at}; the PatchGAN needs its input size / "
+                    f"2**n_layers_d >= 3 to output a logit (at most {deepest} here)", field="n_layers_d")
+        if self.lambda_perceptual > 0:
+            check_perceptual_file(self.perceptual_weights)
         from .resources import check_memory  # the size estimate lives beside the config
         check_memory(self, available)
         return self
@@ -340,6 +369,77 @@ class Pix2PixConfig:
     def replace(self, **changes: Any) -> "Pix2PixConfig":
         """A copy with some fields changed (validated)."""
         return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> "Pix2PixConfig":
+        """The config of a named preset (:data:`PRESETS`), with ``overrides`` over its values.
+
+        Args:
+            name: "paper" (the defaults) or "quality" (the successors' levers).
+            **overrides: config fields; they win over the preset's.
+
+        Raises:
+            ConfigError: an unknown preset (the message names the known ones), or bad fields.
+
+        Example:
+            >>> Pix2PixConfig.preset("quality", image_size=64, load_size=72, num_d=1).num_d
+            1
+            >>> Pix2PixConfig.preset("paper") == Pix2PixConfig()
+            True
+        """
+        if name not in PRESETS:
+            raise ConfigError(f"unknown preset {short_repr(name)}; known presets: {', '.join(PRESETS)}")
+        return cls.from_dict({**PRESETS[name], **overrides})
+
+
+# named sets of config values (``Pix2PixConfig.preset``, ``pix2pix-tf train --preset``)
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},  # Isola et al. 2017: every default
+    # provisional: chosen from benchmarks/quality_levers.py
+    "quality": {"ema_decay": 0.999, "lambda_fm": 10.0, "num_d": 2},
+    # narrower generators for small, fast exports (a web page, a phone): 1/4 and 1/16 of G's
+    # 54 M parameters; 7.6 and 17-25 translations/s in a browser's WebAssembly (README)
+    "lite32": {"ngf": 32},
+    "lite16": {"ngf": 16},
+}
+
+
+def preset_fields() -> set[str]:
+    """The fields some preset sets: what ``--preset`` decides (checked against a resumed run).
+
+    Example:
+        >>> sorted(preset_fields())
+        ['ema_decay', 'lambda_fm', 'ngf', 'num_d']
+    """
+    return {name for values in PRESETS.values() for name in values}
+
+
+def check_perceptual_file(path: str) -> None:
+    """Refuse a ``perceptual_weights`` path that is not a readable local .keras / .h5 file.
+
+    Only the file is checked (no TensorFlow needed); the network is loaded at the first
+    training step (:mod:`pix2pix_tf.perceptual`). Nothing is ever downloaded.
+
+    Raises:
+        ConfigError: one line naming the field and the path.
+    """
+    def refuse(why: str) -> None:
+        raise ConfigError(f"config field 'perceptual_weights' = {short_repr(path, 300)}: {why} "
+                          "(lambda_perceptual > 0 needs a local file; nothing is downloaded)",
+                          field="perceptual_weights")
+
+    file = Path(path).expanduser()
+    if file.suffix.lower() not in PERCEPTUAL_SUFFIXES:
+        refuse("must be a .keras feature-extractor model or VGG19 no-top .h5 weights")
+    if not file.exists():
+        refuse("file not found")
+    if not file.is_file():
+        refuse("is not a file")
+    try:
+        with open(file, "rb") as f:
+            f.read(1)
+    except OSError as e:
+        refuse(f"cannot be read ({e.strerror or e})")
 
 
 # ---------------------------------------------------------------------- helpers

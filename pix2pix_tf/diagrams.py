@@ -77,8 +77,10 @@ def _shape(tensor) -> str:
 
 
 def _sublayers(layer) -> list:
-    """The layers of a Sequential block, or the layer itself."""
-    return list(layer.layers) if isinstance(layer, keras.Sequential) else [layer]
+    """The layers of a Sequential block, or the layer itself; a wrapped layer (a spectrally
+    normalised convolution) counts as the layer it wraps."""
+    layers = list(layer.layers) if isinstance(layer, keras.Sequential) else [layer]
+    return [s.layer if isinstance(s, keras.layers.Wrapper) else s for s in layers]
 
 
 def _is_upsampling(layer) -> bool:
@@ -352,6 +354,10 @@ def patchgan_layout(discriminator: keras.Model) -> PatchGANLayout:
            for layer in discriminator.layers):
         raise ValueError(f"{discriminator.name} upsamples: draw_patchgan draws discriminators, "
                          "draw_unet draws U-Net generators")
+    if len(discriminator.outputs) > 1:
+        raise ValueError(f"{discriminator.name} has {len(discriminator.outputs)} scales (num_d > 1): "
+                         "draw_patchgan draws one PatchGAN; draw build_discriminator(config.replace(num_d=1)), "
+                         "the same network at every scale")
     rf, jump = 1, 1
     boxes: list[dict] = []
     for layer in discriminator.layers:

@@ -61,7 +61,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .config import Pix2PixConfig
 
 __all__ = ["widget_available", "render_strokes", "facades_palette", "PALETTES", "DrawAndSee",
-           "INSTALL_HINT", "EDGE_INK", "EDGE_PAPER"]
+           "INSTALL_HINT", "EDGE_INK", "EDGE_PAPER", "resolve_palette", "resolve_background",
+           "widget_options", "WIDGET_CSS"]
 
 INSTALL_HINT = 'the drawing widget needs anywidget: pip install "pix2pix-tf[draw]"'
 EDGE_INK = (0, 0, 0)  # edges are drawn black ...
@@ -69,6 +70,21 @@ EDGE_PAPER = (255, 255, 255)  # ... on white, as in edges2shoes / edges2handbags
 BACKGROUND_CLASSES = ("background", "wall")  # the class a label-map canvas starts filled with
 JS_FILE = Path(__file__).with_name("draw_widget.js")
 DATA_URL_PREFIX = "data:image/png;base64,"
+#: The widget's style sheet (the notebook widget and the exported web page share it).
+WIDGET_CSS = """
+.p2p-draw { font-family: sans-serif; font-size: 13px; }
+.p2p-draw .p2p-row { display: flex; gap: 12px; align-items: flex-start; flex-wrap: wrap; }
+.p2p-draw .p2p-tools { display: flex; gap: 6px; align-items: center; flex-wrap: wrap;
+                       margin: 4px 0; }
+.p2p-draw canvas, .p2p-draw img { image-rendering: pixelated; border: 1px solid #999;
+                                  display: block; }
+.p2p-draw canvas { touch-action: none; cursor: crosshair; }
+.p2p-draw .p2p-swatch { width: 26px; height: 22px; border: 1px solid #666; cursor: pointer;
+                        padding: 0; }
+.p2p-draw .p2p-selected { outline: 3px solid #f90; outline-offset: 1px; }
+.p2p-draw .p2p-status { color: #555; margin-top: 4px; }
+.p2p-draw .p2p-brush { min-width: 6em; font-weight: bold; }
+"""
 
 
 def widget_available() -> bool:
@@ -104,6 +120,90 @@ PALETTES: dict[str, dict[str, tuple[int, int, int]] | None] = {
     "edges": None,
     "facades": facades_palette(),
 }
+
+
+def resolve_palette(palette) -> dict[str, tuple[int, int, int]] | None:
+    """A palette argument (None, a name in :data:`PALETTES` or a dict) as a checked dict, or None.
+
+    Raises:
+        ValueError: an unknown name, or a colour that is not [r, g, b] in 0..255.
+
+    Example:
+        >>> resolve_palette("edges") is None, len(resolve_palette("facades"))
+        (True, 8)
+    """
+    if isinstance(palette, str):
+        if palette not in PALETTES:
+            raise ValueError(f"unknown palette {palette!r}; choose one of {', '.join(PALETTES)} "
+                             "or pass a dict name -> (r, g, b)")
+        palette = PALETTES[palette]
+    if palette is None:
+        return None
+    if not isinstance(palette, dict) or not palette:
+        raise ValueError("palette must be None, a name or a non-empty dict name -> (r, g, b), "
+                         f"got {palette!r}")
+    return {str(name): _rgb(rgb, f"palette colour {name!r}") for name, rgb in palette.items()}
+
+
+def resolve_background(palette: dict | None, background=None) -> tuple[int, int, int]:
+    """The canvas (and eraser) colour: ``background`` as (r, g, b) or a class of ``palette``;
+    None = white for edges, else the palette's "background" or "wall" class, else its first colour.
+
+    Example:
+        >>> resolve_background(None), resolve_background(resolve_palette("facades"))
+        ((255, 255, 255), (0, 60, 255))
+    """
+    if background is None:
+        if palette is None:
+            return EDGE_PAPER
+        for name in BACKGROUND_CLASSES:
+            if name in palette:
+                return palette[name]
+        return next(iter(palette.values()))
+    if isinstance(background, str):
+        if not palette or background not in palette:
+            raise ValueError(f"background {background!r} is not a class of the palette")
+        return palette[background]
+    return _rgb(background, "background")
+
+
+def brushes(palette: dict | None) -> list[tuple[str, tuple[int, int, int]]]:
+    """The colour buttons for a resolved palette: (name, rgb) pairs; one black "ink" for edges."""
+    if palette is None:
+        return [("ink", EDGE_INK)]
+    return list(palette.items())
+
+
+def widget_options(config: "Pix2PixConfig", palette: dict | None, background,
+                   display_size: int = 320) -> dict:
+    """The drawing front end's settings (``draw_widget.js`` reads them with ``model.get``).
+
+    Shared by the notebook widget (:meth:`DrawAndSee.widget`) and the static web page
+    (``pix2pix-tf export --format web``, :mod:`pix2pix_tf.run.web`), so both draw alike.
+
+    Args:
+        config: its image_size and direction.
+        palette: a resolved palette (:func:`resolve_palette`), None for edges.
+        background: the resolved canvas colour (:func:`resolve_background`).
+        display_size: on-screen side of each image in CSS pixels.
+
+    Example:
+        >>> from pix2pix_tf.config import Pix2PixConfig
+        >>> opts = widget_options(Pix2PixConfig(image_size=64, load_size=72), None, EDGE_PAPER)
+        >>> opts["palette"], opts["default_width"], opts["titles"][0]
+        ([['ink', [0, 0, 0]]], 1, 'you draw A (edges)')
+    """
+    size = int(config.image_size)
+    direction = getattr(config, "direction", "AtoB")
+    a, b = ("A", "B") if direction == "AtoB" else ("B", "A")
+    kind = "edges" if palette is None else "label map"
+    return dict(size=size, display_size=int(display_size),
+                palette=[[name, list(rgb)] for name, rgb in brushes(palette)],
+                background=list(background),
+                smooth_upload=palette is None,
+                max_width=max(2, size // 4),
+                default_width=max(1, size // (64 if palette is None else 16)),
+                titles=[f"you draw {a} ({kind})", f"the generator's {b}"])
 
 
 # --------------------------------------------------------------------------
@@ -297,48 +397,18 @@ class DrawAndSee:
 
         self.config = config
         self.size = int(config.image_size)
-        self.palette = self._resolve_palette(palette)
-        self.background = self._resolve_background(background)
+        self.palette = resolve_palette(palette)
+        self.background = resolve_background(self.palette, background)
         self.generator = set_inference_mode(generator, inference_mode)
         self.inference_mode = inference_mode
 
     # ---- palette -------------------------------------------------------
-    @staticmethod
-    def _resolve_palette(palette) -> dict[str, tuple[int, int, int]] | None:
-        if isinstance(palette, str):
-            if palette not in PALETTES:
-                raise ValueError(f"unknown palette {palette!r}; choose one of {', '.join(PALETTES)} "
-                                 "or pass a dict name -> (r, g, b)")
-            palette = PALETTES[palette]
-        if palette is None:
-            return None
-        if not isinstance(palette, dict) or not palette:
-            raise ValueError("palette must be None, a name or a non-empty dict name -> (r, g, b), "
-                             f"got {palette!r}")
-        return {str(name): _rgb(rgb, f"palette colour {name!r}") for name, rgb in palette.items()}
-
-    def _resolve_background(self, background) -> tuple[int, int, int]:
-        if background is None:
-            if self.palette is None:
-                return EDGE_PAPER
-            for name in BACKGROUND_CLASSES:
-                if name in self.palette:
-                    return self.palette[name]
-            return next(iter(self.palette.values()))
-        if isinstance(background, str):
-            if not self.palette or background not in self.palette:
-                raise ValueError(f"background {background!r} is not a class of the palette")
-            return self.palette[background]
-        return _rgb(background, "background")
-
     @property
     def brushes(self) -> list[tuple[str, tuple[int, int, int]]]:
         """The colour buttons: (name, rgb) pairs; one black "ink" brush for edges.
 
         The eraser is not among them (it paints :attr:`background`)."""
-        if self.palette is None:
-            return [("ink", EDGE_INK)]
-        return list(self.palette.items())
+        return brushes(self.palette)
 
     # ---- the three steps ----------------------------------------------
     def render_strokes(self, strokes, base: np.ndarray | None = None) -> np.ndarray:
@@ -424,16 +494,7 @@ class DrawAndSee:
             cls = _widget_class()
         except ImportError:
             raise ImportError(INSTALL_HINT) from None
-        direction = getattr(self.config, "direction", "AtoB")
-        a, b = ("A", "B") if direction == "AtoB" else ("B", "A")
-        kind = "edges" if self.palette is None else "label map"
-        w = cls(size=self.size, display_size=int(display_size),
-                palette=[[name, list(rgb)] for name, rgb in self.brushes],
-                background=list(self.background),
-                smooth_upload=self.palette is None,
-                max_width=max(2, self.size // 4),
-                default_width=max(1, self.size // (64 if self.palette is None else 16)),
-                titles=[f"you draw {a} ({kind})", f"the generator's {b}"])
+        w = cls(**widget_options(self.config, self.palette, self.background, display_size))
         if start is not None:
             w.base_image = png_data_url(self._prepare_base(start))
         _Bridge(self, w).update()
@@ -481,20 +542,7 @@ def _widget_class():
             """Canvas + palette + output image; the front end is ``draw_widget.js``."""
 
             _esm = JS_FILE.read_text(encoding="utf-8")
-            _css = """
-            .p2p-draw { font-family: sans-serif; font-size: 13px; }
-            .p2p-draw .p2p-row { display: flex; gap: 12px; align-items: flex-start; flex-wrap: wrap; }
-            .p2p-draw .p2p-tools { display: flex; gap: 6px; align-items: center; flex-wrap: wrap;
-                                   margin: 4px 0; }
-            .p2p-draw canvas, .p2p-draw img { image-rendering: pixelated; border: 1px solid #999;
-                                              display: block; }
-            .p2p-draw canvas { touch-action: none; cursor: crosshair; }
-            .p2p-draw .p2p-swatch { width: 26px; height: 22px; border: 1px solid #666; cursor: pointer;
-                                    padding: 0; }
-            .p2p-draw .p2p-selected { outline: 3px solid #f90; outline-offset: 1px; }
-            .p2p-draw .p2p-status { color: #555; margin-top: 4px; }
-            .p2p-draw .p2p-brush { min-width: 6em; font-weight: bold; }
-            """
+            _css = WIDGET_CSS
             # Python -> browser (set once)
             size = traitlets.Int(256).tag(sync=True)
             display_size = traitlets.Int(320).tag(sync=True)

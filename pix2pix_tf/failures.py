@@ -251,11 +251,12 @@ def outputs_by_inference_mode(run_dir: str | Path, data_dir: str | Path,
                          batch_size=count)
     x, y = (t.numpy() for t in next(iter(ds)))
     outputs = {}
+    generator = model.inference_generator  # G's EMA when the run kept one
     for mode in modes:
-        set_inference_mode(model.generator, mode)
-        outputs[mode] = np.concatenate([model.generator(x[i:i + batch_size], training=False).numpy()
+        set_inference_mode(generator, mode)
+        outputs[mode] = np.concatenate([generator(x[i:i + batch_size], training=False).numpy()
                                         for i in range(0, len(x), batch_size)])
-    set_inference_mode(model.generator, model.config.inference_mode)
+    set_inference_mode(generator, model.config.inference_mode)
     return x, y, outputs
 
 

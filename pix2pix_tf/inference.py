@@ -90,8 +90,11 @@ class NoiseDropout(keras.layers.Dropout):
 
 
 def walk_layers(layer):
-    """Yield ``layer`` and every layer nested in it (Sequential blocks included), depth first."""
+    """Yield ``layer`` and every layer nested in it (Sequential blocks and wrapped layers, such
+    as a spectrally normalised convolution, included), depth first."""
     yield layer
+    if isinstance(layer, keras.layers.Wrapper):
+        yield from walk_layers(layer.layer)
     for sub in getattr(layer, "layers", []):
         yield from walk_layers(sub)
 

@@ -2,7 +2,10 @@
 
 :meth:`Pix2Pix.train_step` is the paper's algorithm; the update order of the authors' code
 and the L1-only ablation are small named alternatives beside it, and the plumbing (several
-devices, float16 loss scaling) sits in :meth:`Pix2Pix._update`.
+devices, float16 loss scaling) sits in :meth:`Pix2Pix._update`. The quality levers of
+pix2pix's successors (all off by default) are named pieces beside the step: D's features for
+feature matching come with its logits (:meth:`Pix2Pix._discriminate`), G's extra loss terms
+are :meth:`Pix2Pix._successor_terms`, the weight average is :meth:`Pix2Pix._update_ema`.
 
 Example:
     >>> cfg = Pix2PixConfig(image_size=32, load_size=32, ngf=4, ndf=4)
@@ -25,7 +28,7 @@ from .fast import cpu_speed_paths
 from .fast.adam import FusedAdam
 from .inference import dropout_seed_states
 from .config import Pix2PixConfig
-from .discriminator import build_discriminator, discriminator_is_conditional
+from .discriminator import build_discriminator, discriminator_features, discriminator_is_conditional
 from .generator import build_generator
 from .metrics import image_metrics
 from .fast.precision import precision_scope
@@ -57,6 +60,61 @@ def make_optimizer(config: Pix2PixConfig, total_steps: int | None = None,
                 beta_1=config.beta_1, beta_2=config.beta_2)
 
 
+def ema_decay_at(decay: float, step) -> tf.Tensor:
+    """The EMA's decay after ``step`` generator updates: ``min(decay, (1 + step) / (10 + step))``.
+
+    The average starts as a copy of G's initial weights; a fixed decay of 0.999 would keep
+    them for thousands of steps (after 1000 steps, 37% of the average would still be the
+    random initialisation). The warm-up (as in TensorFlow's ExponentialMovingAverage with
+    ``num_updates``) lets the average follow G closely early on: 0.18 after 1 step, 0.92 after
+    100, 0.991 after 1000, the full 0.999 from about 9000 steps on.
+
+    Example:
+        >>> [round(float(ema_decay_at(0.999, t)), 3) for t in (1, 100, 1000, 10000)]
+        [0.182, 0.918, 0.991, 0.999]
+    """
+    t = tf.cast(step, tf.float32)
+    return tf.minimum(tf.constant(decay, tf.float32), (1.0 + t) / (10.0 + t))
+
+
+def ema_update(averages, weights, decay) -> None:
+    """``a <- decay * a + (1 - decay) * w`` for each pair of variables (same shapes), in place.
+
+    Under a tf.distribute strategy the update runs once per replica's copy, in the strategy's
+    cross-replica update (the weights are already equal on every replica after the step).
+
+    Example:
+        >>> a, w = tf.Variable([0.0, 10.0]), tf.Variable([1.0, 0.0])
+        >>> ema_update([a], [w], 0.9)
+        >>> [round(float(v), 3) for v in a.numpy()]
+        [0.1, 9.0]
+    """
+    def tf_variable(v):  # a Keras variable's tf.Variable (what tf.distribute updates)
+        return v.value if isinstance(v, keras.Variable) else v
+
+    pairs = [(tf_variable(a), tf_variable(w)) for a, w in zip(averages, weights, strict=True)]
+
+    def update(strategy, decay):
+        for average, weight in pairs:
+            strategy.extended.update(
+                average, lambda a, w, d: a.assign_sub((1.0 - d) * (a - w)), args=(weight, decay), group=False)
+
+    decay = tf.cast(decay, tf.float32)
+    replica = tf.distribute.get_replica_context()  # public API: None in a cross-replica context
+    if replica is None:
+        update(tf.distribute.get_strategy(), decay)
+    else:
+        replica.merge_call(update, args=(decay,))  # calls update(strategy, decay) once
+
+
+class _Untracked:
+    """Holds a model Keras must not track as part of Pix2Pix (shared layers, or a frozen helper
+    whose weights are not the run's): ``holder.model``."""
+
+    def __init__(self, model=None):
+        self.model = model
+
+
 @keras.saving.register_keras_serializable(package="pix2pix_tf")
 class Pix2Pix(keras.Model):
     """Generator + discriminator trained with the conditional GAN + L1 objective.
@@ -65,6 +123,10 @@ class Pix2Pix(keras.Model):
     pass, one discriminator update on the real pair (x, y) vs the fake pair (x, G(x)),
     one generator update on GAN + lambda * L1. ``evaluate`` reports L1, PSNR and SSIM.
     :meth:`get_config` / :meth:`from_config` round-trip it through its config.
+
+    With ``config.ema_decay > 0`` the model also holds ``ema_generator``, an exponential
+    moving average of G's weights (:meth:`_update_ema`); :attr:`inference_generator` (it, or
+    G without it) is what ``model(x)``, ``evaluate``, ``predict`` and the exports run.
 
     Args:
         generator: a model x -> G(x) (see :func:`build_generator`).
@@ -81,7 +143,13 @@ class Pix2Pix(keras.Model):
         self.discriminator = discriminator
         self.config = config or Pix2PixConfig()
         names = ("d_loss", "d_real", "d_fake", "g_gan", "g_l1", "g_total")
+        names += tuple(n for n, on in (("g_fm", self.config.lambda_fm > 0),
+                                       ("g_perceptual", self.config.lambda_perceptual > 0)) if on)
         self.train_trackers = {n: keras.metrics.Mean(name=n) for n in names}
+        self.ema_generator = self._build_ema_generator() if self.config.ema_decay > 0 else None
+        self._d_features = _Untracked(discriminator_features(discriminator, self.config)
+                                      if self.config.lambda_fm > 0 else None)
+        self._perceptual = _Untracked()  # loaded at the first training step (lambda_perceptual > 0)
         self.test_trackers = {n: keras.metrics.Mean(name=n) for n in ("l1", "psnr", "ssim")}
 
     @classmethod
@@ -162,8 +230,15 @@ class Pix2Pix(keras.Model):
     def metrics(self):
         return [*self.train_trackers.values(), *self.test_trackers.values()]
 
+    @property
+    def inference_generator(self) -> keras.Model:
+        """The generator to evaluate, export and serve: the EMA of G's weights when
+        ``config.ema_decay > 0`` (``ema_generator``), else G itself."""
+        return self.generator if self.ema_generator is None else self.ema_generator
+
     def call(self, inputs, training=False):
-        return self.generator(inputs, training=training)
+        """G(x): the generator being trained when ``training``, else :attr:`inference_generator`."""
+        return (self.generator if training else self.inference_generator)(inputs, training=training)
 
     # ----------------------------------------------------------------- training
     def train_step(self, data):
@@ -177,7 +252,9 @@ class Pix2Pix(keras.Model):
         Two settings run a small alternative instead: ``loss="l1"``
         (:meth:`_reconstruction_only_step`) and ``gan_update="alternating"``
         (:meth:`_alternating_step`). :meth:`_update` holds the multi-device and float16
-        plumbing of each optimizer step.
+        plumbing of each optimizer step. The successors' levers (off by default, adding
+        nothing to the step then) are the features ``_discriminate`` returns,
+        :meth:`_successor_terms` and :meth:`_update_ema`.
 
         Reference: Isola et al. 2017, section 3.3 and equation 4.
         """
@@ -187,15 +264,19 @@ class Pix2Pix(keras.Model):
         cfg = self.config
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(x, training=True)  # G(x): (batch, H, W, C)
-            real_logits = self._discriminate(x, y)  # D(x, y): (batch, P, P, 1), one per patch
-            fake_logits = self._discriminate(x, fake)  # D(x, G(x)): (batch, P, P, 1)
+            real_logits, real_features = self._discriminate(x, y)  # D(x, y): (batch, P, P, 1), one per patch
+            fake_logits, fake_features = self._discriminate(x, fake)  # D(x, G(x)); features: None unless FM
             d_loss, d_real, d_fake = losses.discriminator_loss(  # (real + fake) * 0.5
                 real_logits, fake_logits, cfg.gan_mode, weight=cfg.d_loss_weight)
             g_total, g_gan, g_l1 = losses.generator_loss(  # GAN + lambda * L1
                 fake_logits, y, fake, cfg.lambda_l1, cfg.gan_mode, loss=cfg.loss, recon=cfg.recon_loss)
+            g_total, extra = self._successor_terms(  # + feature matching, perceptual (off: nothing)
+                g_total, y, fake, real_features, fake_features)
         self._update(self.d_optimizer, d_tape, d_loss, self.discriminator.trainable_variables)
         self._update(self.g_optimizer, g_tape, g_total, self.generator.trainable_variables)
-        return self._log(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_gan=g_gan, g_l1=g_l1, g_total=g_total)
+        self._update_ema()
+        return self._log(d_loss=d_loss, d_real=d_real, d_fake=d_fake, g_gan=g_gan, g_l1=g_l1,
+                         g_total=g_total, **extra)
 
     @property
     def _variant_step(self):
@@ -217,17 +298,21 @@ class Pix2Pix(keras.Model):
         with tf.GradientTape() as g_tape:
             fake = self.generator(x, training=True)  # G(x)
             with tf.GradientTape() as d_tape:
-                real_logits = self._discriminate(x, y)
-                fake_logits = self._discriminate(x, tf.stop_gradient(fake))  # no gradient into G
+                real_logits, _ = self._discriminate(x, y)
+                fake_logits, _ = self._discriminate(x, tf.stop_gradient(fake))  # no gradient into G
                 d_loss, d_real, d_fake = losses.discriminator_loss(
                     real_logits, fake_logits, cfg.gan_mode, weight=cfg.d_loss_weight)
             self._update(self.d_optimizer, d_tape, d_loss, self.discriminator.trainable_variables)
-            fake_logits = self._discriminate(x, fake)  # the updated D
+            fake_logits, fake_features = self._discriminate(x, fake)  # the updated D
+            # feature matching compares the updated D's features on both pairs: one more D pass
+            real_features = self._discriminate(x, y)[1] if fake_features is not None else None
             g_total, g_gan, g_l1 = losses.generator_loss(
                 fake_logits, y, fake, cfg.lambda_l1, cfg.gan_mode, loss=cfg.loss, recon=cfg.recon_loss)
+            g_total, extra = self._successor_terms(g_total, y, fake, real_features, fake_features)
         self._update(self.g_optimizer, g_tape, g_total, self.generator.trainable_variables)
+        self._update_ema()
         return self._log(d_loss=d_loss, d_real=d_real, d_fake=d_fake,
-                         g_gan=g_gan, g_l1=g_l1, g_total=g_total)
+                         g_gan=g_gan, g_l1=g_l1, g_total=g_total, **extra)
 
     def _reconstruction_only_step(self, data):
         """``loss="l1"``, the "L1" row of the paper's table 1: G on lambda * L1 alone, no D.
@@ -240,14 +325,88 @@ class Pix2Pix(keras.Model):
             fake = self.generator(x, training=True)  # G(x)
             g_total, g_gan, g_l1 = losses.generator_loss(
                 None, y, fake, cfg.lambda_l1, cfg.gan_mode, loss=cfg.loss, recon=cfg.recon_loss)
+            g_total, extra = self._successor_terms(g_total, y, fake, None, None)  # no D: no feature matching
         self._update(self.g_optimizer, g_tape, g_total, self.generator.trainable_variables)
+        self._update_ema()
         zero = tf.constant(0.0)
-        return self._log(d_loss=zero, d_real=zero, d_fake=zero, g_gan=g_gan, g_l1=g_l1, g_total=g_total)
+        return self._log(d_loss=zero, d_real=zero, d_fake=zero, g_gan=g_gan, g_l1=g_l1,
+                         g_total=g_total, **extra)
 
     def _discriminate(self, x, image):
-        """D's patch logits for ``image`` (conditioned on ``x`` unless D is unconditional)."""
+        """D's patch logits for ``image`` (conditioned on ``x`` unless D is unconditional), and
+        D's intermediate features for feature matching (None unless ``lambda_fm > 0``).
+
+        Returns:
+            ``(logits, features)``: logits (batch, P, P, 1), or a list of them, one per scale,
+            when ``num_d > 1``; features as :func:`~pix2pix_tf.discriminator.discriminator_features`.
+        """
         conditional = discriminator_is_conditional(self.config)
-        return self.discriminator([x, image] if conditional else image, training=True)
+        inputs = [x, image] if conditional else image
+        if self._d_features.model is None:
+            return self.discriminator(inputs, training=True), None
+        out = self._d_features.model(inputs, training=True)  # the same D pass, its features too
+        return out["logits"], out["features"]
+
+    # ----------------------------------------------------- levers of pix2pix's successors
+    def _successor_terms(self, g_total, y, fake, real_features, fake_features):
+        """G's extra loss terms from pix2pix's successors, added to the paper's total.
+
+        * ``lambda_fm > 0``: pix2pixHD's feature matching between D's features on the real and
+          the fake pair (:func:`~pix2pix_tf.losses.feature_matching_loss`), logged as ``g_fm``;
+        * ``lambda_perceptual > 0``: L1 between a fixed network's features of y and G(x)
+          (:func:`~pix2pix_tf.losses.perceptual_loss`), logged as ``g_perceptual``.
+
+        Returns:
+            ``(total, {name: unweighted term})``; with both off, ``g_total`` unchanged and ``{}``.
+        """
+        cfg = self.config
+        extra = {}
+        if cfg.lambda_fm > 0:
+            extra["g_fm"] = losses.feature_matching_loss(real_features, fake_features)
+            g_total = g_total + cfg.lambda_fm * extra["g_fm"]
+        if cfg.lambda_perceptual > 0:
+            net = self._perceptual_network()
+            extra["g_perceptual"] = losses.perceptual_loss(net(y), net(fake), net.weights)
+            g_total = g_total + cfg.lambda_perceptual * extra["g_perceptual"]
+        return g_total, extra
+
+    def _perceptual_network(self):
+        """The perceptual loss's frozen network, loaded from ``config.perceptual_weights`` on
+        first use (:func:`pix2pix_tf.perceptual.load_feature_network`), outside any traced
+        function: loading, evaluating or exporting a run never needs the file."""
+        if self._perceptual.model is None:
+            from .perceptual import load_feature_network
+
+            with tf.init_scope():  # build its variables eagerly, even while fit traces the step
+                self._perceptual.model = load_feature_network(self.config.perceptual_weights)
+        return self._perceptual.model
+
+    def _build_ema_generator(self) -> keras.Model:
+        """A second generator (same config and shape, not trainable) starting as a copy of G."""
+        with precision_scope(self.config.precision):
+            ema = build_generator(self.config, shape=tuple(self.generator.input_shape[1:3]),
+                                  name=f"{self.generator.name}_ema")
+        ema.trainable = False  # the optimizer never sees it; _update_ema moves it
+        for average, weight in zip(ema.weights, self.generator.weights, strict=True):
+            average.assign(weight)
+        return ema
+
+    def _update_ema(self):
+        """After G's update: ``w_ema <- d * w_ema + (1 - d) * w`` for every weight of G (no-op when off).
+
+        Every weight follows the same rule, batch-norm moving statistics included (they are
+        averages already; averaging them again keeps them consistent with the averaged
+        gamma/beta for ``inference_mode="moving_average"``). ``d`` warms up over the first
+        thousands of steps (:func:`ema_decay_at`), so short runs are not dominated by the
+        random initial weights. The raw weights keep training; only the average is served.
+
+        Reference: Polyak & Juditsky 1992; Karras et al. 2018 (progressive GANs) and later
+        GANs evaluate such an average of the generator.
+        """
+        if self.ema_generator is None:
+            return
+        decay = ema_decay_at(self.config.ema_decay, self.g_optimizer.iterations)  # after this update
+        ema_update(self.ema_generator.weights, self.generator.weights, decay)
 
     @staticmethod
     def _update(optimizer, tape, loss, variables):
@@ -281,17 +440,21 @@ class Pix2Pix(keras.Model):
     # --------------------------------------------------------------- evaluation
     def test_step(self, data):
         x, y = data
-        fake = self.generator(x, training=False)
+        fake = self.inference_generator(x, training=False)  # the EMA of G's weights when on
         for name, values in image_metrics(y, fake).items():
             self.test_trackers[name].update_state(values)
         return {name: t.result() for name, t in self.test_trackers.items()}
 
     def checkpoint(self) -> tf.train.Checkpoint:
         """A tf.train.Checkpoint of both networks, both optimizers (their step included) and
-        the dropout layers' random-seed states, so a resumed run draws the same noise."""
+        the dropout layers' random-seed states, so a resumed run draws the same noise; with
+        ``ema_decay > 0`` the averaged generator too (a checkpoint without it is the paper's)."""
+        ema = {} if self.ema_generator is None else {
+            "ema_generator": self.ema_generator,
+            "ema_dropout_seeds": dropout_seed_states(self.ema_generator)}
         return tf.train.Checkpoint(generator=self.generator, discriminator=self.discriminator,
                                    g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
-                                   dropout_seeds=dropout_seed_states(self.generator))
+                                   dropout_seeds=dropout_seed_states(self.generator), **ema)
 
     @property
     def step(self) -> int:

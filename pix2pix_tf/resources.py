@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .config import Pix2PixConfig
 
 # the fields that set a config's size, named in the refusal when they differ from the defaults
-SIZE_FIELDS = ("ngf", "ndf", "image_size", "load_size", "batch_size", "net_g", "unet_depth", "n_layers_d")
+SIZE_FIELDS = ("ngf", "ndf", "image_size", "load_size", "batch_size", "net_g", "unet_depth", "n_layers_d",
+               "num_d")
 
 
 def parameter_count(config: "Pix2PixConfig") -> tuple[int, int]:
@@ -35,9 +36,11 @@ def parameter_count(config: "Pix2PixConfig") -> tuple[int, int]:
     to within a fraction of a percent.
 
     Returns:
-        ``(generator_params, discriminator_params)``; the second is 0 for loss "l1".
+        ``(generator_params, discriminator_params)``; the second is 0 for loss "l1", and
+        counts every scale of a multi-scale D (``num_d``). G's weight average
+        (``ema_decay > 0``) is not trainable and not counted.
     """
-    return _generator_params(config), _discriminator_params(config)
+    return _generator_params(config), config.num_d * _discriminator_params(config)
 
 
 def training_memory_bytes(config: "Pix2PixConfig") -> int:
@@ -50,7 +53,7 @@ def training_memory_bytes(config: "Pix2PixConfig") -> int:
     images per example. The TensorFlow runtime itself is not counted.
     """
     g_params, d_params = parameter_count(config)
-    weights = 4 * 4 * (g_params + d_params)
+    weights = 4 * 4 * (g_params + d_params) + (4 * g_params if config.ema_decay > 0 else 0)  # + G's EMA
     per_example = 3 * (_generator_activations(config) + 2 * _discriminator_activations(config))
     channels = config.input_channels + config.output_channels
     pipeline = 4 * config.load_size ** 2 * channels
@@ -150,12 +153,16 @@ def _discriminator_activations(c: "Pix2PixConfig") -> int:
     """Elements of the discriminator's block outputs for one image pair."""
     if c.loss == "l1":
         return 0
-    s = c.image_size
-    if c.net_d == "pixel" or c.n_layers_d == 0:
-        return s * s * 3 * c.ndf
-    filters = [c.ndf * min(2 ** i, 8) for i in range(min(c.n_layers_d, 64) + 1)]
-    total = sum((s >> (i + 1)) ** 2 * f for i, f in enumerate(filters[:-1]))
-    return total + (s >> (len(filters) - 1)) ** 2 * filters[-1]
+    total = 0
+    for scale in range(c.num_d):  # a multi-scale D: the same blocks at half the size each
+        s = c.image_size >> scale
+        if c.net_d == "pixel" or c.n_layers_d == 0:
+            total += s * s * 3 * c.ndf
+            continue
+        filters = [c.ndf * min(2 ** i, 8) for i in range(min(c.n_layers_d, 64) + 1)]
+        total += sum((s >> (i + 1)) ** 2 * f for i, f in enumerate(filters[:-1]))
+        total += (s >> (len(filters) - 1)) ** 2 * filters[-1]
+    return total
 
 
 def format_bytes(n: int | float) -> str:

@@ -46,6 +46,26 @@ def test_inference_latency_json():
     assert out["variants"]["serving_default_batch16"]["images_per_second"] > 0
 
 
+def test_inference_latency_tflite_json():
+    out = _run("inference_latency.py", "--image-size", "64", "--repeats", "4", "--tflite",
+               "--quantize", "none,dynamic,int8", "--ngf", "8,4", "--quality-images", "2",
+               "--calibration-count", "2", "--data", str(ROOT / "data" / "facades_synthetic"))
+    variants = out["variants"]
+    assert out["ngf"] == 8 and out["quality"]["images"] == 2 and out["calibration"]["images"] == 2
+    for name in ("tflite_float32_batch1", "tflite_dynamic_batch1", "tflite_int8_batch1",
+                 "tflite_float32_old_batch1", "tflite_float32_1thread_batch1", "tflite_batch1"):
+        v = variants[name]
+        assert v["median_ms"] > 0 and v["speedup_vs_savedmodel"] > 0 and v["file_mib"] >= 0, name
+        assert {"l1", "psnr", "ssim"} <= set(v["vs_float32"]) and "ssim" in v["vs_target"], name
+    assert variants["tflite_float32_batch1"]["vs_float32"]["l1"] < 1e-4
+    assert 0.5 < variants["tflite_int8_batch1"]["vs_float32"]["ssim"] <= 1
+    assert "ssim" in variants["serving_default_batch1"]["vs_target"]
+    lite = out["lite_generators"]["ngf4"]
+    assert lite["ngf"] == 4 and lite["variants"]["tflite_int8_batch1"]["median_ms"] > 0
+    assert lite["variants"]["serving_default_batch1"]["median_ms"] > 0
+    assert out["fastest_within_ssim_budget"]["variant"] in variants
+
+
 def test_memory_json():
     out = _run("memory.py", "--image-size", "64", "--steps", "1", "--variants", "default")
     run = out["variants"]["default"]
@@ -64,3 +84,30 @@ def test_end_to_end_json():
     assert ours["timings"]["total"] <= ours["wall"]  # from process start, inside the measured wall
     tutorial = entry["runs"]["tutorial"][0]
     assert tutorial["timings"]["first_step"] > 0 and tutorial["wall"] > 0
+
+
+def test_quality_levers_json(tmp_path):
+    import keras
+
+    inp = keras.Input((None, None, 3))  # a tiny stand-in for VGG19: the perceptual variant's file
+    keras.Model(inp, keras.layers.Conv2D(4, 3, padding="same")(inp)).save(tmp_path / "features.keras")
+    args = ("--smoke", "--out", str(tmp_path / "runs"), "--perceptual-weights", str(tmp_path / "features.keras"),
+            "--variants", "baseline,ema,multiscale,perceptual,combined")
+    out = _run("quality_levers.py", *args)
+    assert list(out["variants"]) == ["baseline", "ema", "multiscale", "perceptual", "combined"]
+    for v in out["variants"].values():
+        assert v["status"] == "trained" and v["steps"] == 4
+        assert v["l1"] > 0 and v["psnr"] > 0 and v["sharpness"] > 0 and v["seconds_per_step"] > 0
+    fields = out["variants"]["multiscale"]["d_receptive_fields"]
+    assert fields[0] == out["variants"]["baseline"]["d_receptive_fields"][0] < fields[1]
+    assert out["variants"]["ema"]["changes"] == {"ema_decay": 0.999}
+    again = _run("quality_levers.py", *args)  # a second call reuses the finished runs
+    assert {v["status"] for v in again["variants"].values()} == {"reused"}
+    assert again["variants"]["combined"]["l1"] == out["variants"]["combined"]["l1"]
+    timed = _run("quality_levers.py", "--smoke", "--time-only", "--time-rounds", "2", "--time-steps", "1",
+                 "--variants", "ema,multiscale")  # the step timing alone: baseline first, ratios to it
+    assert "variants" in timed and timed["variants"] == {}
+    steps = timed["step_time"]["variants"]
+    assert list(steps) == ["baseline", "ema", "multiscale"]
+    assert steps["baseline"]["ratio_to_baseline"] == 1.0
+    assert all(v["median_seconds"] > 0 and v["ratio_to_baseline"] > 0 for v in steps.values())

@@ -184,7 +184,7 @@ _TWO_REPLICAS = textwrap.dedent('''
     from pix2pix_tf.model import Pix2Pix
 
     cfg = Pix2PixConfig(image_size=32, load_size=32, ngf=8, ndf=8, dropout_rate=0.0,
-                        sync_batch_norm=True, batch_size=2)
+                        sync_batch_norm=True, batch_size=2, ema_decay=0.9)  # EMA: updated once per step
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
     y = rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
@@ -201,6 +201,7 @@ _TWO_REPLICAS = textwrap.dedent('''
         out[name] = {"replicas": strategy.num_replicas_in_sync,
                      "g": [w.tolist() for w in model.generator.get_weights()[:2]],
                      "d": [w.tolist() for w in model.discriminator.get_weights()[:1]],
+                     "ema": [w.tolist() for w in model.ema_generator.get_weights()[:2]],
                      "g_l1": float(h.history["g_l1"][-1]), "step": model.step}
     try:
         check_global_batch(make_strategy("mirrored", ["/cpu:0", "/cpu:1"]), 3)
@@ -212,16 +213,19 @@ _TWO_REPLICAS = textwrap.dedent('''
 
 @pytest.mark.slow
 def test_two_replicas_equal_one_replica_at_the_global_batch():
-    """MirroredStrategy on two logical CPUs, batch 1 each == one replica at batch 2 (sync BN)."""
+    """MirroredStrategy on two logical CPUs, batch 1 each == one replica at batch 2 (sync BN),
+    the EMA of G's weights included."""
     proc = subprocess.run([sys.executable, "-c", _TWO_REPLICAS], capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.split("RESULT", 1)[1])
     assert out["one"]["replicas"] == 1 and out["two"]["replicas"] == 2
     assert out["one"]["step"] == out["two"]["step"] == 3
-    for net in ("g", "d"):
+    for net in ("g", "d", "ema"):
         for a, b in zip(out["one"][net], out["two"][net]):
             np.testing.assert_allclose(np.array(b), np.array(a), atol=2e-5)
+    # the average lags G (it is not a copy) and is the same with 1 or 2 replicas (checked above)
+    assert np.abs(np.array(out["two"]["ema"][0]) - np.array(out["two"]["g"][0])).max() > 1e-6
     assert out["two"]["g_l1"] == pytest.approx(out["one"]["g_l1"], rel=1e-4)
     assert "multiple of the 2 replicas" in out["odd_batch_error"]
 

@@ -72,6 +72,14 @@ PATCH_ABLATION = {  # figure 6 and table 3: with L1+cGAN (the base config's obje
     "286x286": {"net_d": "patch", "n_layers_d": 5},  # the "ImageGAN" at 256x256
 }
 _PAPER_D = {"net_d": "patch", "n_layers_d": 3}  # the 70x70 PatchGAN
+SUCCESSOR_LEVERS = {  # not in the paper: changes from its successors, each alone (all off by default)
+    "EMA of G": {"ema_decay": 0.999},  # serve an average of G's weights (progressive GANs and later)
+    "feature matching": {"lambda_fm": 10.0},  # pix2pixHD: G matches D's features of real pairs
+    "2-scale D": {"num_d": 2},  # pix2pixHD: a second PatchGAN on the pair at half size
+    "hinge loss": {"gan_mode": "hinge"},  # SAGAN / BigGAN's GAN loss
+    "spectral norm": {"spectral_norm": True},  # Miyato et al. 2018: D's layers 1-Lipschitz
+    "resize-convolution": {"upsample": "resize"},  # Odena et al. 2016: no checkerboard
+}
 
 
 def lambda_sweep(lambdas: Sequence[float]) -> dict[str, dict[str, Any]]:
@@ -333,7 +341,7 @@ def _measure(run_dir: Path, data_dir: Path, batch_size: int = 8) -> dict:
                          batch_size=batch_size)
     fake, real = [], []
     for x, y in ds:
-        fake.append(sharpness(model.generator(x, training=False)))
+        fake.append(sharpness(model.inference_generator(x, training=False)))
         real.append(sharpness(y))
     return {"d_receptive_field": receptive_field(model.discriminator) if has_d else None,
             "g_params": _trainable(model.generator),
@@ -401,7 +409,7 @@ def ablation_outputs(rows: Sequence[dict], data_dir: str | Path, count: int = 4)
     ds, _ = make_dataset(data_dir, find_test_split(data_dir), configs[0], training=False,
                          batch_size=count)
     x, y = next(iter(ds))
-    outputs = {r["label"]: load_run(r["run_dir"]).generator(x, training=False).numpy() for r in rows}
+    outputs = {r["label"]: load_run(r["run_dir"]).inference_generator(x, training=False).numpy() for r in rows}
     return x.numpy(), y.numpy(), outputs
 
 

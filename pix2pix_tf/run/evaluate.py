@@ -43,7 +43,7 @@ def load_generator_fn(model_path: str | Path):
     kind, path = resolve_model(model_path)
     if kind == "run":
         run = load_run(path)
-        return (lambda x: run.generator(x, training=False)), run.config, f"run {path} (checkpoint)"
+        return (lambda x: run.inference_generator(x, training=False)), run.config, f"run {path} (checkpoint)"
     model, info = load_saved_model(path)
     serve = model.signatures["serving_default"]
     try:

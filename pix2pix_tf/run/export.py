@@ -35,13 +35,13 @@ from typing import Iterator
 import keras
 import numpy as np
 import tensorflow as tf
-from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from .. import safety
 from ..config import Pix2PixConfig, Pix2PixError
 from ..data import to_uint8
 from ..inference import dropout_seed_states, set_inference_mode
 from .folder import SAVED_MODEL, find_enclosing_run, load_run, lock_run
+from .tflite import CALIBRATION_COUNT, calibration_images, convert_generator, tflite_interpreter  # noqa: F401
 
 CONFIG_ASSET = "pix2pix_config.json"
 SAVED_MODEL_KIND = "saved_model"  # manifest kind of an exported SavedModel folder
@@ -259,12 +259,18 @@ def tf_write_errors(path: str | Path) -> Iterator[None]:
         raise safety.WriteError(f"{path}: cannot write ({reason})") from None
 
 
-TFLITE_QUANTIZATIONS = ("none", "float16", "dynamic")
+TFLITE_QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 
 
 def export_tflite(generator: keras.Model, config: Pix2PixConfig, path: str | Path,
-                  inference_mode: str | None = None, quantize: str = "none") -> Path:
+                  inference_mode: str | None = None, quantize: str = "none",
+                  calibration_data: str | Path | np.ndarray | None = None,
+                  calibration_count: int = CALIBRATION_COUNT) -> Path:
     """Convert the raw generator (float32 (1, S, S, C_in) in [-1, 1], or its H x W) to a .tflite file.
+
+    The file is converted from :func:`~pix2pix_tf.fast.lite.lite_twin` (same weights, ops that
+    TFLite's XNNPACK runs fast); open it with :func:`~pix2pix_tf.run.tflite.tflite_interpreter`.
+    Input and output are float32 in [-1, 1] for every ``quantize`` (an int8 file quantizes inside).
 
     Args:
         generator, config: as for :func:`export_saved_model`.
@@ -272,7 +278,13 @@ def export_tflite(generator: keras.Model, config: Pix2PixConfig, path: str | Pat
             .tflite file this package exported (see :func:`is_our_tflite`).
         inference_mode: "deterministic" (default) or "moving_average"; "paper" is refused
             because TFLite has no stateful random ops for dropout-as-noise.
-        quantize: "none" (float32), "float16" (half-size weights) or "dynamic" (int8 weights).
+        quantize: "none" (float32), "float16" (half-size weights), "dynamic" (int8 weights,
+            activations quantized at run time) or "int8" (int8 weights and activations,
+            calibrated on ``calibration_data``; see :mod:`pix2pix_tf.run.tflite`).
+        calibration_data: "int8" only: a dataset folder whose ``train/`` inputs calibrate the
+            activation ranges (:func:`~pix2pix_tf.run.tflite.calibration_images`), or an
+            array (n, H, W, C_in) in [-1, 1].
+        calibration_count: images taken from ``calibration_data``'s train/.
 
     Returns:
         The path written.
@@ -288,23 +300,21 @@ def export_tflite(generator: keras.Model, config: Pix2PixConfig, path: str | Pat
     if quantize not in TFLITE_QUANTIZATIONS:
         raise Pix2PixError(f"unknown TFLite quantization {quantize!r}; choose one of "
                            f"{', '.join(TFLITE_QUANTIZATIONS)}")
+    if (quantize == "int8") != (calibration_data is not None):
+        raise Pix2PixError("--quantize int8 needs --calibration-data DIR (a dataset folder with "
+                           "train/ images)" if quantize == "int8" else
+                           "--calibration-data applies to --quantize int8 only")
     path = Path(path)
     check_tflite_target(path)  # refuse before the (slow) conversion
     h, w = (v or config.image_size for v in generator.input_shape[1:3])
     cin = config.input_channels
+    calibration = None
+    if quantize == "int8":  # DataError when the folder holds no usable image
+        calibration = (np.asarray(calibration_data, np.float32) if isinstance(calibration_data, np.ndarray)
+                       else calibration_images(calibration_data, config, calibration_count, (h, w)))
     set_inference_mode(generator, mode)
     try:
-        # Freeze the Keras 3 variables into constants first: converting the function with live
-        # variables leaves VAR_HANDLE/READ_VARIABLE ops whose values never reach the file.
-        fn = tf.function(lambda images: generator(images, training=False))
-        concrete = fn.get_concrete_function(tf.TensorSpec([1, h, w, cin], tf.float32, name="images"))
-        converter = tf.lite.TFLiteConverter.from_concrete_functions(
-            [convert_variables_to_constants_v2(concrete)])
-        if quantize != "none":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if quantize == "float16":
-            converter.target_spec.supported_types = [tf.float16]
-        flatbuffer = converter.convert()
+        flatbuffer = convert_generator(generator, (h, w, cin), quantize, calibration)
     finally:
         set_inference_mode(generator, config.inference_mode)
     info = json.dumps({**config.to_dict(), "inference_mode": mode}, sort_keys=True)
@@ -377,6 +387,10 @@ def check_export_target(run_dir: str | Path, out: str | Path, fmt: str) -> Path 
         ExportError, WriteError: one line naming ``--out`` and why.
     """
     run_dir, out = Path(run_dir), Path(out)
+    if fmt == "web":  # a folder of its own, never in a run folder (pix2pix_tf/run/web.py)
+        from .web import check_web_target
+        check_web_target(out, run_dir)
+        return None
     target, run_abs = out.resolve(), run_dir.resolve()
     holder = find_enclosing_run(target)
     if target == run_abs or holder == target:
@@ -405,8 +419,18 @@ def check_export_target(run_dir: str | Path, out: str | Path, fmt: str) -> Path 
 
 
 def export_run(run_dir: str | Path, out: str | Path, fmt: str = "savedmodel",
-               inference_mode: str | None = None, quantize: str = "none") -> Path:
+               inference_mode: str | None = None, quantize: str = "none",
+               web_options: dict | None = None, calibration_data: str | Path | None = None,
+               calibration_count: int = CALIBRATION_COUNT) -> Path:
     """Export the newest loadable checkpoint of a run as a SavedModel or a .tflite file.
+
+    ``quantize``, ``calibration_data`` and ``calibration_count``: as for :func:`export_tflite`.
+
+    The generator exported is the run's :attr:`~pix2pix_tf.model.Pix2Pix.inference_generator`:
+    the average of G's weights when the run was trained with ``ema_decay > 0``.
+
+    ``fmt="web"`` writes the drawing page instead (:func:`pix2pix_tf.run.web.export_web`,
+    which takes ``web_options``: runtime, palette, ...).
 
     The target is checked first (:func:`check_export_target`); when it lies in a run folder
     that folder is locked for the export and the new entry is recorded in its manifest.
@@ -426,6 +450,12 @@ def export_run(run_dir: str | Path, out: str | Path, fmt: str = "savedmodel",
         if holder is not None and safety.read_manifest(holder) is not None:
             safety.record_written(holder, [out.resolve().name])
         if fmt == "tflite":
-            return export_tflite(model.generator, model.config, out, inference_mode, quantize=quantize)
-        return export_saved_model(model.generator, model.config, out, inference_mode,
+            return export_tflite(model.inference_generator, model.config, out, inference_mode, quantize=quantize,
+                                 calibration_data=calibration_data, calibration_count=calibration_count)
+        if fmt == "web":
+            from .web import export_web
+            return export_web(model.inference_generator, model.config, out, inference_mode,
+                              quantize=quantize,
+                              **(web_options or {}))
+        return export_saved_model(model.inference_generator, model.config, out, inference_mode,
                                   replace_recorded_in=holder)

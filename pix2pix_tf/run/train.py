@@ -294,7 +294,8 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
     laps.lap("evaluation")
     if export:
         safety.record_written(out_dir, [SAVED_MODEL])
-        export_saved_model(model.generator, config, out_dir / SAVED_MODEL, replace_recorded_in=out_dir)
+        export_saved_model(model.inference_generator, config, out_dir / SAVED_MODEL,  # G's EMA when on
+                           replace_recorded_in=out_dir)
     laps.lap("export")
 
     summary = {
