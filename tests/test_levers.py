@@ -94,8 +94,8 @@ def test_check_trainable_refuses_a_missing_or_wrong_perceptual_file(tmp_path):
 def test_presets_and_overrides():
     assert PRESETS["paper"] == {} and Pix2PixConfig.preset("paper") == Pix2PixConfig()
     q = Pix2PixConfig.preset("quality", **TINY, n_layers_d=2, lambda_fm=1.0)
-    assert (q.ema_decay, q.lambda_fm, q.num_d, q.image_size) == (PRESETS["quality"]["ema_decay"], 1.0,
-                                                                 PRESETS["quality"]["num_d"], 32)
+    assert q == Pix2PixConfig(**TINY, n_layers_d=2, **{**PRESETS["quality"], "lambda_fm": 1.0})
+    assert q.ema_decay == PRESETS["quality"]["ema_decay"] > 0 and q.lambda_fm == 1.0 and q.image_size == 32
     with pytest.raises(ConfigError) as e:
         Pix2PixConfig.preset("best")
     assert str(e.value) == "unknown preset 'best'; known presets: paper, quality, lite32, lite16"
@@ -112,8 +112,10 @@ def test_cli_flags_for_every_lever_and_the_preset(tmp_path, capsys):
     cfg = cli._config_from_args(args)
     assert (cfg.ema_decay, cfg.lambda_fm, cfg.num_d, cfg.spectral_norm, cfg.gan_mode) == (
         0.99, 10.0, 2, True, "hinge")
-    cfg = cli._config_from_args(_train_args("--preset", "quality", "--num-d", "1", "--image-size", "64"))
-    assert (cfg.ema_decay, cfg.lambda_fm, cfg.num_d) == (0.999, 10.0, 1)  # the flag wins over the preset
+    cfg = cli._config_from_args(_train_args("--preset", "quality", "--ema-decay", "0.99", "--num-d", "2",
+                                            "--image-size", "64"))
+    assert (cfg.ema_decay, cfg.num_d) == (0.99, 2)  # the flags win over the preset
+    assert cli._config_from_args(_train_args("--preset", "quality")).ema_decay == PRESETS["quality"]["ema_decay"]
     for flags, message in ((["--num-d", "4"], "argument --num-d: must be in 1..3"),
                            (["--preset", "best"], "argument --preset: invalid choice")):
         with pytest.raises(SystemExit) as e:
