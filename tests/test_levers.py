@@ -297,7 +297,7 @@ def test_ema_generator_follows_g_after_each_update_and_serves():
     np.testing.assert_allclose(model(x).numpy(), ema(x, training=False).numpy())
     np.testing.assert_allclose(model.predict(x, verbose=0), ema(x, training=False).numpy(), atol=1e-6)
     metrics = model.evaluate(x, y, verbose=0, return_dict=True)
-    assert metrics["l1"] == pytest.approx(float(tf.reduce_mean(tf.abs(y - ema(x, training=False)))), rel=1e-5)
+    assert float(metrics["l1"]) == pytest.approx(float(tf.reduce_mean(tf.abs(y - ema(x, training=False)))), rel=1e-5)
 
 
 def test_checkpoint_resume_is_exact_with_ema(tmp_path):
