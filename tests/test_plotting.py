@@ -164,7 +164,7 @@ def _write_snapshots(images_dir, epochs: int, rows: int = 2, side: int = 8):
     for epoch in range(epochs):
         level = -1.0 + (epoch + 1) / 8
         snapshot.set_model(types.SimpleNamespace(
-            generator=lambda x, training=False, level=level: tf.fill(tf.shape(x), level)))
+            inference_generator=lambda x, training=False, level=level: tf.fill(tf.shape(x), level)))
         snapshot.on_epoch_end(epoch)
     return inputs, targets
 

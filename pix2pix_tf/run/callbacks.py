@@ -66,7 +66,7 @@ class ImageSnapshot(keras.callbacks.Callback):
         self.seconds += time.perf_counter() - started
 
     def _snapshot(self, epoch):
-        outputs = self.model.generator(self.inputs, training=False)
+        outputs = self.model.inference_generator(self.inputs, training=False)  # the EMA when on, as validation
         grid = image_grid(self.inputs, outputs, self.targets)
         with safety.os_errors_as(self.out_dir, "cannot create"):
             self.out_dir.mkdir(parents=True, exist_ok=True)
