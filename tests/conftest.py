@@ -68,3 +68,29 @@ def trained_run(tmp_path_factory):
     summary = train(cfg, root / "data", root / "run", steps=8, steps_per_epoch=4, verbose=0,
                     checkpoint_min_seconds=0)
     return root, summary, cfg
+
+
+CHROMIUM = os.environ.get("PIX2PIX_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def playwright():
+    """One Playwright (sync API) for the whole session, for tests that drive Chromium.
+
+    Playwright's sync API refuses to start while another sync session is open in the same
+    thread, so the browser tests of every module share this one. Skips without Playwright or
+    Chromium, unless PIX2PIX_REQUIRE_BROWSER=1 (CI): then it fails.
+    """
+    missing = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing = "playwright is not installed (pip install playwright)"
+    if missing is None and not Path(CHROMIUM).exists():
+        missing = f"{CHROMIUM} is missing (apt-get install chromium, or set PIX2PIX_CHROMIUM)"
+    if missing:
+        if os.environ.get("PIX2PIX_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"PIX2PIX_REQUIRE_BROWSER=1 but {missing}")
+        pytest.skip(missing)
+    with sync_playwright() as p:
+        yield p

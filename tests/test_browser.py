@@ -35,7 +35,7 @@ from pix2pix_tf.run import web
 pytestmark = pytest.mark.slow
 
 REQUIRED = os.environ.get("PIX2PIX_REQUIRE_BROWSER") == "1"
-CHROMIUM = os.environ.get("PIX2PIX_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("PIX2PIX_CHROMIUM", "/usr/bin/chromium")  # as conftest.playwright
 MAX_DIFF, MEAN_DIFF = 1, 0.05  # uint8 levels, see the module docstring
 
 
@@ -72,17 +72,6 @@ def litert_dir(tmp_path_factory) -> Path:
     need(result.returncode == 0, f"npm install {web.LITERT_PACKAGE}@{web.LITERT_VERSION} failed: "
                                  f"{result.stderr.strip()[-300:]}")
     return web.find_litert(prefix)
-
-
-@pytest.fixture(scope="session")
-def playwright():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need(False, "playwright is not installed (pip install playwright)")
-    need(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as p:
-        yield p
 
 
 def launch(playwright, *args: str):

@@ -357,30 +357,19 @@ def test_a_run_with_checkpoints_only_is_served_like_its_export(trained_run, tmp_
 # --------------------------------------------------------------------------
 # in a real browser (headless Chromium through Playwright, as tests/test_browser.py)
 # --------------------------------------------------------------------------
-CHROMIUM = os.environ.get("PIX2PIX_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("PIX2PIX_CHROMIUM", "/usr/bin/chromium")  # as conftest.playwright
 
 
 @pytest.mark.slow
 @needs_gradio
-def test_strokes_drawn_in_chromium_are_translated_from_the_first_one(served, monkeypatch):
+def test_strokes_drawn_in_chromium_are_translated_from_the_first_one(served, monkeypatch,
+                                                                      playwright):
     """Mouse strokes on the page's canvas: each one (the first too) gives the SavedModel's
     output for the drawing the server received. Skipped without Playwright or Chromium,
     unless PIX2PIX_REQUIRE_BROWSER=1."""
     import time
 
     import httpx
-
-    missing = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing = "playwright is not installed (pip install playwright)"
-    if missing is None and not Path(CHROMIUM).exists():
-        missing = f"{CHROMIUM} is missing (apt-get install chromium, or set PIX2PIX_CHROMIUM)"
-    if missing:
-        if os.environ.get("PIX2PIX_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"PIX2PIX_REQUIRE_BROWSER=1 but {missing}")
-        pytest.skip(missing)
 
     app, client, reference, root = served
     seen = []  # what the generator was given, per event
@@ -398,39 +387,38 @@ def test_strokes_drawn_in_chromium_are_translated_from_the_first_one(served, mon
             assert time.monotonic() < end, "timed out"
             time.sleep(0.1)
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.goto(app.local_url)
-            canvas = page.locator("#p2p-canvas canvas").first
-            canvas.wait_for(timeout=60_000)
-            wait_for(lambda: len(seen) >= 1)  # the editor's "input" at load: the empty canvas
-            loaded = len(seen)
-            box = canvas.bounding_box()
-            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-            for stroke in range(2):
-                y = cy - 40 + 60 * stroke
-                page.mouse.move(cx - 60, y)
-                page.mouse.down()
-                for k in range(12):
-                    page.mouse.move(cx - 60 + 10 * k, y + 3 * k)
-                page.mouse.up()
-                wait_for(lambda: len(seen) >= loaded + stroke + 1)  # this stroke was sent
-            drawn = seen[-1]
-            sky = np.all(drawn == FACADES["sky"], axis=-1)  # the first brush colour
-            assert sky.sum() > 20, "the strokes did not reach the server"
-            expected = saved_model_output(reference, drawn)
+    browser = playwright.chromium.launch(executable_path=CHROMIUM)
+    try:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(app.local_url)
+        canvas = page.locator("#p2p-canvas canvas").first
+        canvas.wait_for(timeout=60_000)
+        wait_for(lambda: len(seen) >= 1)  # the editor's "input" at load: the empty canvas
+        loaded = len(seen)
+        box = canvas.bounding_box()
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        for stroke in range(2):
+            y = cy - 40 + 60 * stroke
+            page.mouse.move(cx - 60, y)
+            page.mouse.down()
+            for k in range(12):
+                page.mouse.move(cx - 60 + 10 * k, y + 3 * k)
+            page.mouse.up()
+            wait_for(lambda: len(seen) >= loaded + stroke + 1)  # this stroke was sent
+        drawn = seen[-1]
+        sky = np.all(drawn == FACADES["sky"], axis=-1)  # the first brush colour
+        assert sky.sum() > 20, "the strokes did not reach the server"
+        expected = saved_model_output(reference, drawn)
 
-            def shown():
-                src = page.locator("#p2p-output img").first.get_attribute("src") or ""
-                if not src.startswith("http"):
-                    return None
-                return read_png_bytes(httpx.get(src).content)
+        def shown():
+            src = page.locator("#p2p-output img").first.get_attribute("src") or ""
+            if not src.startswith("http"):
+                return None
+            return read_png_bytes(httpx.get(src).content)
 
-            wait_for(lambda: (lambda out: out is not None and np.array_equal(out, expected))(shown()))
-        finally:
-            browser.close()
+        wait_for(lambda: (lambda out: out is not None and np.array_equal(out, expected))(shown()))
+    finally:
+        browser.close()
 
 
 def read_png_bytes(data: bytes) -> np.ndarray:
