@@ -47,8 +47,8 @@ def test_fused_adam_matches_keras_adam():
 
 @pytest.mark.parametrize("cls,size,cin,cout", [
     (MatmulConv2D, 8, 16, 8), (MatmulConv2D, 2, 8, 8), (MatmulConv2D, 1, 8, 4),
-    (MatmulConv2DTranspose, 4, 16, 8), (MatmulConv2DTranspose, 1, 8, 8),
-    (MatmulConv2DTranspose, 2, 6, 3)])
+    (MatmulConv2D, 32, 5, 3), (MatmulConv2DTranspose, 4, 16, 8), (MatmulConv2DTranspose, 1, 8, 8),
+    (MatmulConv2DTranspose, 2, 6, 3), (MatmulConv2DTranspose, 16, 5, 3)])
 def test_matmul_convolutions_equal_tensorflow_kernels(cls, size, cin, cout):
     """Output and both gradients match a float64 reference as well as TF's own kernels do."""
     rng = np.random.default_rng(1)
@@ -92,6 +92,26 @@ def test_matmul_path_only_on_small_maps():
         return {op.type for op in graph.get_operations()}
     assert "Conv2D" in op_types(big) and "MatMul" not in op_types(big)
     assert "MatMul" in op_types(small) and "Conv2D" not in op_types(small)
+
+
+@pytest.mark.parametrize("cls", [MatmulConv2D, MatmulConv2DTranspose])
+def test_matmul_path_gradients_take_no_strided_slice_gradient(cls):
+    """The taps are plain slices of a space-to-depth map (convolution) or a split (transposed):
+    their gradients are pads and a concat, not StridedSliceGrad, the path's slowest op before."""
+    layer = cls(4, 4, strides=2, padding="same", max_matmul_size=16)
+    x = tf.random.normal((1, 8, 8, 3))
+    layer(x)
+
+    @tf.function
+    def grads(t):
+        with tf.GradientTape() as tape:
+            tape.watch(t)
+            y = layer(t)
+        return tape.gradient(y, [t, layer.kernel])
+
+    ops = {op.type for op in grads.get_concrete_function(x).graph.get_operations()}
+    assert "MatMul" in ops and "Conv2D" not in ops and "Conv2DBackpropInput" not in ops
+    assert "StridedSliceGrad" not in ops and "StridedSlice" not in ops
 
 
 def test_generator_conv_impls_agree(tiny_config):
@@ -147,6 +167,7 @@ def test_mixed_precision_train_steps_track_float32(tiny_config, precision):
     np.testing.assert_allclose(losses[precision], losses["float32"], rtol=0.05)
 
 
+@pytest.mark.slow  # 20-25 s of XLA compilation; CI runs the slow tests too
 def test_xla_train_step_on_cpu(tiny_config):
     cfg = tiny_config.replace(dropout_rate=0.0)
     x, y = _batch(cfg.image_size, n=1)

@@ -18,10 +18,11 @@ from . import cpu_speed_paths
 # Largest input map (height = width) on which the 4x4 stride-2 convolutions run as matmuls.
 # Measured on the 2-core CI CPU (benchmarks/train_throughput.py): TensorFlow's oneDNN kernels
 # are memory-bound on these small maps with big kernels (up to 32 MB at 1024 -> 512 channels):
-# forward + both gradients are 2-4x faster as matmuls up to 32x32 inputs for convolutions
-# and up to 8x8 inputs for transposed convolutions (whose overlap-add grows with the map).
+# forward + both gradients are faster as matmuls up to 32x32 inputs for convolutions
+# and up to 16x16 inputs for transposed convolutions (whose overlap-add grows with the map:
+# at 32x32 it ties with TensorFlow's kernel, at 64x64 it is slower).
 MATMUL_MAX_CONV = 32
-MATMUL_MAX_DECONV = 8
+MATMUL_MAX_DECONV = 16
 
 
 def use_matmul(config: Pix2PixConfig) -> bool:
@@ -64,9 +65,12 @@ class SmallMapMatmul:
 class MatmulConv2D(SmallMapMatmul, keras.layers.Conv2D):
     """A Conv2D that runs a 4x4 stride-2 "same" convolution on a small map as one matmul.
 
-    The 16 strided slices of the padded input (batch, S, S, C) are stacked into a
+    The 16 window taps of the padded input (batch, S, S, C) are stacked into a
     (batch*S/2*S/2, 16*C) matrix and multiplied by the kernel reshaped to (16*C, filters): the same sums as
     the convolution, in an order TensorFlow runs faster on CPU when S is small and C large.
+    Tap (ky, kx) of every output pixel is a channel block of the padded input's
+    space-to-depth map, so each is a plain slice: their gradients are pads, 1.4-2.5x cheaper
+    per layer than the stride-2 slices' (``benchmarks/README.md``).
     The kernel has Conv2D's shape and name, so checkpoints do not depend on the choice.
 
     Args:
@@ -80,8 +84,14 @@ class MatmulConv2D(SmallMapMatmul, keras.layers.Conv2D):
         out = max(s // 2, 1)
         # "same" padding of a 4x4 stride-2 window: 1 before, 1 after (2 after for a 1x1 map)
         padded = tf.pad(inputs, [[0, 0], [1, 1 + (s == 1)], [1, 1 + (s == 1)], [0, 0]])
-        patches = tf.concat([padded[:, ky:ky + 2 * out:2, kx:kx + 2 * out:2, :]
-                             for ky in range(4) for kx in range(4)],
+        # padded pixel (2*i + dy, 2*j + dx) is pixel (i, j), channels (dy, dx, c), of this map
+        blocks = tf.nn.space_to_depth(padded, 2)  # (batch, S/2 + 1, S/2 + 1, 4*C)
+
+        def tap(ky, kx):  # padded[:, ky::2, kx::2, :] over the S/2 output pixels: (batch, S/2, S/2, C)
+            return tf.slice(blocks, [0, ky // 2, kx // 2, (2 * (ky % 2) + kx % 2) * cin],
+                            [-1, out, out, cin])
+
+        patches = tf.concat([tap(ky, kx) for ky in range(4) for kx in range(4)],
                             axis=-1)  # (batch, S/2, S/2, 16*C) in the kernel's (ky, kx, c) order
         y = tf.matmul(tf.reshape(patches, (-1, 16 * cin)),
                       tf.reshape(self.kernel, (16 * cin, self.filters)))  # kernel (4, 4, C, F)
@@ -108,8 +118,10 @@ class MatmulConv2DTranspose(SmallMapMatmul, keras.layers.Conv2DTranspose):
                            tf.reshape(self.kernel, (16 * f, cin)), transpose_b=True)
         blocks = tf.reshape(blocks, (-1, s, s, 16 * f))  # input pixel (i, j) -> its (ky, kx, F) block
 
-        def block(ky, kx):  # (batch, S, S, F); 4-D slices only, so TFLite converts it
-            return blocks[..., (4 * ky + kx) * f:(4 * ky + kx + 1) * f]
+        taps = tf.split(blocks, 16, axis=-1)  # its gradient is one concat, not 16 slice gradients
+
+        def block(ky, kx):  # (batch, S, S, F)
+            return taps[4 * ky + kx]
 
         # full output row 2*i + ky with ky = 2*a + q: phase q of row i + a; same for columns
         phase_rows = []
@@ -126,4 +138,4 @@ class MatmulConv2DTranspose(SmallMapMatmul, keras.layers.Conv2DTranspose):
             phase_rows.append(tf.reshape(tf.stack(phase_cols, axis=3), (-1, s + 1, 2 * s + 2, f)))
         # then the row phases: (batch, S+1, 2, 2S+2, F) -> (batch, 2S+2, 2S+2, F); at most 5-D
         full = tf.reshape(tf.stack(phase_rows, axis=2), (-1, 2 * s + 2, 2 * s + 2, f))
-        return full[:, 1:2 * s + 1, 1:2 * s + 1, :]  # "same": crop 1 on each side -> (batch, 2S, 2S, F)
+        return tf.slice(full, [0, 1, 1, 0], [-1, 2 * s, 2 * s, f])  # "same": crop 1 on each side
