@@ -21,7 +21,10 @@ Variants (``--variants``, default all; ``perceptual`` needs ``--perceptual-weigh
     resize          upsample resize (nearest 2x + 3x3 conv in the decoder)
     perceptual      lambda_perceptual 10 with the local VGG19 / .keras file
     quality         the "quality" preset (Pix2PixConfig.PRESETS)
-    combined        ema + fm + multiscale + spectral_norm + resize
+    combined        ema + spectral_norm: the EMA (which improved all three scores alone) with
+                    each lever that improved one score alone and fits the preset's step
+                    budget (< 1.25x the paper's) next to it (resize-conv and fm do not)
+    all_levers      ema + fm + multiscale + spectral_norm + resize (everything at once)
     lite32, lite16  the paper's networks with ngf 32 / 16 (for small exports: issue 15)
 
 Runs live in ``OUT/<variant>/`` (normal run folders); ``OUT/progress.json`` says which are
@@ -61,7 +64,8 @@ SHARED = ROOT.parent / "shared" / "datasets" / "edges2things"
 SAMPLE = ROOT / "data" / "facades_synthetic"
 PROGRESS = "progress.json"
 
-COMBINED = {"ema_decay": 0.999, "lambda_fm": 10.0, "num_d": 2, "spectral_norm": True, "upsample": "resize"}
+COMBINED = {"ema_decay": 0.999, "spectral_norm": True}
+ALL_LEVERS = {"ema_decay": 0.999, "lambda_fm": 10.0, "num_d": 2, "spectral_norm": True, "upsample": "resize"}
 
 
 def variants(perceptual_weights: str | None) -> dict[str, dict]:
@@ -79,6 +83,7 @@ def variants(perceptual_weights: str | None) -> dict[str, dict]:
         "perceptual": {"lambda_perceptual": 10.0, "perceptual_weights": perceptual_weights or ""},
         "quality": dict(PRESETS["quality"]),
         "combined": dict(COMBINED),
+        "all_levers": dict(ALL_LEVERS),
         # issue 15's "lite" generators: fewer filters, the paper's objective (speed vs quality)
         "lite32": {"ngf": 32},
         "lite16": {"ngf": 16},
