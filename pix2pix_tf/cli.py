@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="a config.json to start from (flags override it)")
     p.add_argument("--preset", choices=tuple(config_module.PRESETS),
                    help="named config values over --config and the defaults (flags override "
-                        "them): paper (the defaults), quality (the EMA of G's weights), lite32 / lite16 "
+                        "them): paper (the defaults), quality (EMA of G, spectral norm on D), lite32 / lite16 "
                         "(ngf 32 / 16 for small exports)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_config_flags(p)

@@ -111,3 +111,13 @@ def test_quality_levers_json(tmp_path):
     assert list(steps) == ["baseline", "ema", "multiscale"]
     assert steps["baseline"]["ratio_to_baseline"] == 1.0
     assert all(v["median_seconds"] > 0 and v["ratio_to_baseline"] > 0 for v in steps.values())
+
+
+def test_matmul_layers_json():
+    out = _run("matmul_layers.py", "--smoke", "--rounds", "1", "--calls", "1")
+    assert [(r["layer"], r["map"]) for r in out["layers"]] == [("conv", 8), ("deconv", 4)]
+    for r in out["layers"]:
+        assert r["native_ms"] > 0 and r["matmul_ms"] > 0 and r["native_over_matmul"] > 0
+        assert r["max_relative_difference"] < 1e-5  # the same layer, the same results
+        assert r["matmul_used_by_default"] is True
+

@@ -96,6 +96,7 @@ def test_presets_and_overrides():
     q = Pix2PixConfig.preset("quality", **TINY, n_layers_d=2, lambda_fm=1.0)
     assert q == Pix2PixConfig(**TINY, n_layers_d=2, **{**PRESETS["quality"], "lambda_fm": 1.0})
     assert q.ema_decay == PRESETS["quality"]["ema_decay"] > 0 and q.lambda_fm == 1.0 and q.image_size == 32
+    assert q.spectral_norm is True and PRESETS["quality"] == {"ema_decay": 0.999, "spectral_norm": True}
     with pytest.raises(ConfigError) as e:
         Pix2PixConfig.preset("best")
     assert str(e.value) == "unknown preset 'best'; known presets: paper, quality, lite32, lite16"

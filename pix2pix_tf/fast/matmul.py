@@ -69,8 +69,8 @@ class MatmulConv2D(SmallMapMatmul, keras.layers.Conv2D):
     (batch*S/2*S/2, 16*C) matrix and multiplied by the kernel reshaped to (16*C, filters): the same sums as
     the convolution, in an order TensorFlow runs faster on CPU when S is small and C large.
     Tap (ky, kx) of every output pixel is a channel block of the padded input's
-    space-to-depth map, so each is a plain slice: their gradients are pads, 1.4-2.5x cheaper
-    per layer than the stride-2 slices' (``benchmarks/README.md``).
+    space-to-depth map, so each is a plain slice whose gradient is a pad (stride-2 slices of
+    the input had the slow StridedSliceGrad; ``benchmarks/matmul_layers.py`` times the layers).
     The kernel has Conv2D's shape and name, so checkpoints do not depend on the choice.
 
     Args:
