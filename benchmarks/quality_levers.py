@@ -20,7 +20,8 @@ Variants (``--variants``, default all; ``perceptual`` needs ``--perceptual-weigh
     spectral_norm   spectral normalization of D
     resize          upsample resize (nearest 2x + 3x3 conv in the decoder)
     perceptual      lambda_perceptual 10 with the local VGG19 / .keras file
-    quality         the "quality" preset (Pix2PixConfig.PRESETS)
+    quality         the "quality" preset (Pix2PixConfig.PRESETS); a variant whose changes equal
+                    an earlier one's (today quality = combined) reuses its run in the same call
     combined        ema + spectral_norm: the EMA (which improved all three scores alone) with
                     each lever that improved one score alone and fits the preset's step
                     budget (< 1.25x the paper's) next to it (resize-conv and fm do not)
@@ -271,9 +272,16 @@ def main(argv=None) -> dict:
                   "python": platform.python_version(), "tensorflow": tf.__version__,
                   "keras": keras.__version__, "cpus": os.cpu_count()}
         t0 = time.perf_counter()
+        measured = {}  # changes -> label: "quality" and "combined" are one config today, trained once
         for label in ([] if args.time_only else labels):
-            config = base.replace(**table[label])
-            entry = run_variant(label, config, data, out, args.steps, train_kwargs, progress)
+            same = measured.get(json.dumps(table[label], sort_keys=True))
+            if same is not None:
+                entry = {**result["variants"][same], "status": f"same config as {same}"}
+                entry.pop("changes")
+            else:
+                config = base.replace(**table[label])
+                entry = run_variant(label, config, data, out, args.steps, train_kwargs, progress)
+                measured[json.dumps(table[label], sort_keys=True)] = label
             result["variants"][label] = {"changes": table[label], **entry}
             print(f"{label}: {entry['status']}, L1 {entry['l1']:.4f}, PSNR {entry['psnr']:.2f}, "
                   f"SSIM {entry['ssim']:.3f}, sharpness x{entry['sharpness_ratio']}, "

@@ -104,6 +104,9 @@ def test_quality_levers_json(tmp_path):
     again = _run("quality_levers.py", *args)  # a second call reuses the finished runs
     assert {v["status"] for v in again["variants"].values()} == {"reused"}
     assert again["variants"]["combined"]["l1"] == out["variants"]["combined"]["l1"]
+    both = _run("quality_levers.py", "--smoke", "--out", str(tmp_path / "runs"), "--variants", "combined,quality")
+    assert both["variants"]["quality"]["status"] == "same config as combined"  # not trained twice
+    assert both["variants"]["quality"]["run_dir"] == both["variants"]["combined"]["run_dir"]
     timed = _run("quality_levers.py", "--smoke", "--time-only", "--time-rounds", "2", "--time-steps", "1",
                  "--variants", "ema,multiscale")  # the step timing alone: baseline first, ratios to it
     assert "variants" in timed and timed["variants"] == {}
