@@ -106,6 +106,19 @@ def _positive(kind):
     return _number(kind, positive=True)
 
 
+def _non_negative_number(kind):
+    """An argparse type: a finite ``kind`` >= 0 (a time, a share)."""
+    finite = _number(kind)
+
+    def parse(text):
+        value = finite(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+        return value
+    parse.__name__ = f"non-negative {kind.__name__}"
+    return parse
+
+
 _finite = _number(float)
 
 
@@ -184,9 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --n-epochs: epochs of linear decay (default: as many as --n-epochs)")
     p.add_argument("--steps-per-epoch", type=_positive(int), help="default: images / batch size")
     p.add_argument("--checkpoint-every", type=_positive(int), help="also checkpoint every N steps")
-    p.add_argument("--checkpoint-min-seconds", type=_number(float), default=60.0, metavar="S",
+    p.add_argument("--checkpoint-min-seconds", type=_non_negative_number(float), default=300.0, metavar="S",
                    help="checkpoint at an epoch end only when the last checkpoint is at least S "
-                        "seconds old (default 60; 0: every epoch end); the end is always saved")
+                        "seconds old (default 300; 0: every epoch end); the end is always saved")
+    p.add_argument("--validation-budget", type=_non_negative_number(float), default=0.02, metavar="F",
+                   help="share of the training time that epoch-end validation and snapshots may "
+                        "take (default 0.02; the first and last epochs always get them; "
+                        "1: every epoch)")
     p.add_argument("--keep-checkpoints", type=_positive(int), default=3,
                    help="how many checkpoints to keep (default 3)")
     p.add_argument("--deterministic", action="store_true",
@@ -357,7 +374,8 @@ def _train(args) -> int:
                     resume=args.resume, overwrite=args.overwrite,
                     steps_per_epoch=args.steps_per_epoch, checkpoint_every=args.checkpoint_every,
                     keep_checkpoints=args.keep_checkpoints,
-                    checkpoint_min_seconds=args.checkpoint_min_seconds, deterministic=args.deterministic,
+                    checkpoint_min_seconds=args.checkpoint_min_seconds,
+                    validation_budget=args.validation_budget, deterministic=args.deterministic,
                     skip_bad_files=args.skip_bad_files, export=not args.no_export,
                     jit_compile="auto" if args.xla is None else args.xla, strategy=args.strategy,
                     verbose=0 if args.quiet else "auto", eval_modes=args.eval_modes,

@@ -34,6 +34,8 @@ def assert_clean_error(result, *fragments):
     (["--direction", "up"], "--direction: invalid choice"),
     (["--image-size", "abc"], "--image-size: 'abc' is not a valid int"),
     (["--steps", "5", "--epochs", "2"], "not allowed with argument"),
+    (["--validation-budget", "-0.1"], "--validation-budget: must be >= 0"),
+    (["--checkpoint-min-seconds", "nan"], "--checkpoint-min-seconds: must be a finite number"),
 ])
 def test_bad_flags(tmp_path, flags, fragment):
     assert_clean_error(cli("train", "--data", tmp_path, *flags), fragment)

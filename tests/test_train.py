@@ -1,3 +1,4 @@
+import csv
 import json
 import shutil
 
@@ -9,6 +10,7 @@ import tensorflow as tf
 from pix2pix_tf.config import ConfigError
 from pix2pix_tf.data import make_dataset
 from pix2pix_tf.model import Pix2Pix
+from pix2pix_tf.run import callbacks as cb
 from pix2pix_tf.run.folder import RunDirError, load_run
 from pix2pix_tf.run.train import train
 
@@ -135,7 +137,7 @@ def test_epoch_end_checkpoints_keep_a_time_floor(trained_run, tmp_path):
     """A short run with short epochs saves at the end, not at every epoch end; 0 restores that."""
     root, _, cfg = trained_run
     floor = train(cfg, root / "data", tmp_path / "floor", steps=6, steps_per_epoch=2, verbose=0,
-                  export=False)  # default: 60 s between epoch-end checkpoints
+                  export=False)  # default: 300 s between epoch-end checkpoints
     assert sorted(p.name for p in (tmp_path / "floor" / "checkpoints").glob("*.index")) == ["ckpt-6.index"]
     assert floor["checkpoints_saved"] == 1 and floor["epochs_run"] == 3
     every = train(cfg, root / "data", tmp_path / "every", steps=6, steps_per_epoch=2, verbose=0,
@@ -146,3 +148,73 @@ def test_epoch_end_checkpoints_keep_a_time_floor(trained_run, tmp_path):
     with pytest.raises(ConfigError, match="checkpoint_min_seconds must be >= 0"):
         train(cfg, root / "data", tmp_path / "bad", steps=2, verbose=0, checkpoint_min_seconds=-1)
     assert not (tmp_path / "bad").exists()
+
+
+def test_validation_and_snapshots_run_within_their_budget(trained_run, tmp_path):
+    """Budget 0: only the first and the last epoch are validated and snapshot; 1: every epoch."""
+    root, _, cfg = trained_run
+
+    def val_rows(run):
+        with open(run / "history.csv", newline="") as f:
+            return [row["val_l1"] for row in csv.DictReader(f)]
+
+    lean = train(cfg, root / "data", tmp_path / "lean", steps=8, steps_per_epoch=2, verbose=0,
+                 export=False, validation_budget=0)
+    assert lean["epochs_run"] == 4 and lean["epochs_validated"] == 2
+    assert sorted(p.name for p in (tmp_path / "lean" / "images").glob("*.png")) == [
+        "epoch_0001.png", "epoch_0004.png"]
+    rows = val_rows(tmp_path / "lean")
+    assert [v != "NA" for v in rows] == [True, False, False, True]
+    # the end-of-run test metrics are the last validation's (same weights, same mode)
+    assert lean["test"]["l1"] == pytest.approx(float(rows[-1]), rel=1e-6)
+    assert lean["timings"]["validation"] > 0 and lean["timings"]["snapshots"] > 0
+    logged = {e.step for f in (tmp_path / "lean" / "logs" / "validation").rglob("events.*")
+              for e in tf.compat.v1.train.summary_iterator(str(f)) for v in e.summary.value
+              if v.tag == "l1"}
+    assert logged == {2, 8}  # TensorBoard's validation curve: the validated epochs' steps
+
+    every = train(cfg, root / "data", tmp_path / "every", steps=8, steps_per_epoch=2, verbose=0,
+                  export=False, validation_budget=1)
+    assert every["epochs_validated"] == 4
+    assert len(list((tmp_path / "every" / "images").glob("epoch_*.png"))) == 4
+    assert "NA" not in val_rows(tmp_path / "every")
+    with pytest.raises(ConfigError, match="validation_budget must be >= 0"):
+        train(cfg, root / "data", tmp_path / "bad", steps=2, verbose=0, validation_budget=-0.5)
+    assert not (tmp_path / "bad").exists()
+
+
+def test_epoch_report_waits_its_cost_over_the_budget(monkeypatch):
+    """With reports costing 1 s and a budget of 0.1, the next one comes 10 s after the last;
+    the first and the last epoch always get one, and so does an epoch that stops training."""
+    clock = [0.0]
+    monkeypatch.setattr(cb.time, "perf_counter", lambda: clock[0])
+
+    class OneSecondSnapshot:  # stands in for ImageSnapshot: a report costs 1 s of the clock
+        def __init__(self):
+            self.taken = []
+
+        def set_model(self, model):
+            pass
+
+        def on_epoch_end(self, epoch, logs=None):
+            clock[0] += 1.0
+            self.taken.append(epoch)
+
+    class Trainee:
+        stop_training = False
+
+    snapshot = OneSecondSnapshot()
+    report = cb.EpochReport(None, snapshot, budget=0.1)
+    report.set_model(Trainee())
+    report.set_params({"epochs": 10})
+    report.on_train_begin()
+    for epoch in range(10):  # an epoch takes 3 s
+        clock[0] += 3.0
+        report.on_epoch_end(epoch, {})
+    assert snapshot.taken == [0, 4, 8, 9]
+    assert (report.reports, report.skipped) == (4, 6)
+    report.model.stop_training = True  # StopAtStep ended the run early: this epoch is the last
+    report.on_epoch_end(10, {})
+    assert snapshot.taken[-1] == 10
+    with pytest.raises(ValueError, match="budget"):
+        cb.EpochReport(budget=float("nan"))

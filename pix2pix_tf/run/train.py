@@ -122,7 +122,8 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
           steps: int | None = None, epochs: int | None = None, resume: bool = False,
           overwrite: bool = False, steps_per_epoch: int | None = None,
           checkpoint_every: int | None = None, keep_checkpoints: int = 3,
-          checkpoint_min_seconds: float = 60.0, log_every: int = 10, snapshot_count: int = 4,
+          checkpoint_min_seconds: float = 300.0, log_every: int = 10, snapshot_count: int = 4,
+          validation_budget: float = 0.02,
           export: bool = True,
           jit_compile: bool | str = "auto", deterministic: bool = False,
           skip_bad_files: bool = False, strategy: str = "none",
@@ -143,10 +144,14 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
         keep_checkpoints: how many checkpoints to keep.
         checkpoint_min_seconds: checkpoint at an epoch end only when the last checkpoint is
             at least this old (0: at every epoch end); the end of the run is always saved.
-            A crash loses at most this long of training, and a short run with short epochs
-            does not spend its time writing checkpoints.
+            A crash loses at most this long of training (default: five minutes), and a run
+            with short epochs does not spend its time writing checkpoints (each one holds G, D
+            and both Adam states: 686 MB at the paper's size, 1-2 s to write on the CI CPU).
         log_every: TensorBoard scalar interval in steps.
         snapshot_count: images in the per-epoch PNG grid.
+        validation_budget: the share of the training time that epoch-end validation and
+            snapshots may take (:class:`~pix2pix_tf.run.callbacks.EpochReport`): the first and
+            last epochs always get them, the others as the budget allows (1: every epoch).
         export: write ``saved_model/`` at the end.
         jit_compile: compile the train step with XLA; "auto": on a GPU without tf.distribute
             (where it pays), off on CPU (where it is slower: benchmarks/train_throughput.py).
@@ -183,6 +188,8 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
             raise ConfigError(f"{name} must be a positive integer, got {value}")
     if not checkpoint_min_seconds >= 0:  # also refuses nan
         raise ConfigError(f"checkpoint_min_seconds must be >= 0, got {checkpoint_min_seconds}")
+    if not validation_budget >= 0:
+        raise ConfigError(f"validation_budget must be >= 0, got {validation_budget}")
     state = check_run_dir(out_dir, resume, overwrite)  # reads only
     # every field, the PatchGAN's depth for the image size, and the memory training needs
     config = resolve_run_config(config, out_dir, resume).check_trainable()
@@ -216,7 +223,8 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
                 config, data_dir, out_dir, train_pairs, shape, test_ds, test_split, n_test,
                 steps=steps, epochs=epochs, resume=resume, steps_per_epoch=steps_per_epoch,
                 checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
-                checkpoint_min_seconds=checkpoint_min_seconds, log_every=log_every, snapshot_count=snapshot_count, export=export,
+                checkpoint_min_seconds=checkpoint_min_seconds, log_every=log_every,
+                snapshot_count=snapshot_count, validation_budget=validation_budget, export=export,
                 jit_compile=jit_compile, skip_bad_files=skip_bad_files, strategy=strategy,
                 strategy_name=strategy_name, verbose=verbose,
                 eval_modes=tuple(eval_modes or (config.inference_mode,)), laps=laps,
@@ -226,7 +234,7 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
 def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_split, n_test, *,
                   steps, epochs, resume, steps_per_epoch, checkpoint_every, keep_checkpoints,
                   checkpoint_min_seconds,
-                  log_every, snapshot_count, export, jit_compile, skip_bad_files, strategy,
+                  log_every, snapshot_count, validation_budget, export, jit_compile, skip_bad_files, strategy,
                   strategy_name, verbose, eval_modes, laps, startup_seconds) -> dict:
     """The part of :func:`train` that runs with the run folder prepared and locked."""
     n_train = len(train_pairs)
@@ -257,12 +265,13 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
     timer = cb.Throughput(config.batch_size)
     saver = cb.CheckpointEvery(manager, checkpoint_every, min_seconds=checkpoint_min_seconds)
     snapshots = cb.ImageSnapshot(snap[0], snap[1], out_dir / IMAGES, log_dir=out_dir / LOGS)
+    report = cb.EpochReport(test_ds, snapshots, budget=validation_budget)  # val_* and the PNGs
     callbacks = [
         timer,
         cb.NaNGuard(manager),  # before the checkpointer: a NaN step is never saved
         cb.StopAtStep(total_steps),
+        report,  # before the loggers: they read the val_* it adds to the epoch's logs
         cb.ScalarLogger(out_dir / LOGS, every_steps=log_every),
-        snapshots,
         keras.callbacks.CSVLogger(str(out_dir / HISTORY), append=resume),
         saver,
     ]
@@ -271,7 +280,7 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
     history = {}
     if start_step < total_steps:
         h = model.fit(train_ds, epochs=math.ceil(total_steps / spe), initial_epoch=start_step // spe,
-                      steps_per_epoch=spe, validation_data=test_ds, callbacks=callbacks,
+                      steps_per_epoch=spe, callbacks=callbacks,
                       shuffle=False, verbose=verbose)
         history = h.history
     saver.save(model)
@@ -281,11 +290,11 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
     test_metrics = {}
     if test_ds is not None:
         # The last epoch's validation scored these very weights in the config's mode: reuse it.
-        last_validated = {k[4:]: float(v[-1]) for k, v in history.items() if k.startswith("val_")}
-        reusable = bool(last_validated) and model.step == total_steps and total_steps % spe == 0
+        last_step, last_validated = report.last_scores or (None, {})
+        reusable = bool(last_validated) and last_step == model.step
         for mode in dict.fromkeys(eval_modes):
             if reusable and mode == config.inference_mode:
-                test_metrics[mode] = last_validated
+                test_metrics[mode] = dict(last_validated)
                 continue
             set_inference_mode(model, mode)  # also drops Pix2Pix's cached test function
             test_metrics[mode] = {k: float(v) for k, v in
@@ -307,6 +316,7 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
         "test_split": test_split,
         "wall_seconds": round(wall, 2),
         "checkpoints_saved": saver.saves,
+        "epochs_validated": report.reports,
         "seconds_per_step": timer.seconds_per_step,
         "images_per_second": timer.images_per_second,
         "final_losses": {k: float(v[-1]) for k, v in history.items() if not k.startswith("val_")},
@@ -320,14 +330,14 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
         "saved_model": str(out_dir / SAVED_MODEL) if export else None,
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
-        "timings": _timings(laps, timer, snapshots=snapshots, saver=saver,
+        "timings": _timings(laps, timer, report=report, snapshots=snapshots, saver=saver,
                             startup_seconds=startup_seconds),
     }
     save_summary(out_dir, summary)
     return summary
 
 
-def _timings(laps: Laps, timer: cb.Throughput, snapshots: cb.ImageSnapshot,
+def _timings(laps: Laps, timer: cb.Throughput, report: cb.EpochReport, snapshots: cb.ImageSnapshot,
              saver: cb.CheckpointEvery, startup_seconds: float | None) -> dict:
     """The run's phases in seconds: what a short run waits for besides its steps.
 
@@ -341,7 +351,7 @@ def _timings(laps: Laps, timer: cb.Throughput, snapshots: cb.ImageSnapshot,
     s = dict(laps.seconds)
     fit = s.pop("fit", 0.0)
     inside = {"first_step": timer.first_step_seconds, "steps": timer.step_seconds,
-              "validation": timer.validation_seconds, "snapshots": snapshots.seconds,
+              "validation": report.validation_seconds, "snapshots": snapshots.seconds,
               "checkpoints": saver.seconds}
     inside["fit_other"] = max(0.0, fit - sum(inside.values()))
     laps.lap("summary")
