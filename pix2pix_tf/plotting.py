@@ -193,7 +193,12 @@ _GROUPS = (
 
 
 def read_history(history) -> dict[str, list[float]]:
-    """``{name: values}`` from a keras History, a dict, or a ``history.csv`` path (ValueError: empty)."""
+    """``{name: values}`` from a keras History, a dict, or a ``history.csv`` path (ValueError: empty).
+
+    In a ``history.csv``, an epoch that was not validated has ``NA`` in the ``val_*`` columns
+    (``pix2pix-tf train`` validates within a time budget): it reads as nan, so every column
+    keeps one value per epoch; :func:`plot_history` leaves those points out.
+    """
     if hasattr(history, "history"):  # keras.callbacks.History
         history = history.history
     if isinstance(history, (str, Path)):
@@ -201,7 +206,8 @@ def read_history(history) -> dict[str, list[float]]:
             rows = list(csv.DictReader(f))
         if not rows:
             raise ValueError(f"{history}: no rows")
-        return {k: [float(r[k]) for r in rows if r.get(k) not in (None, "")] for k in rows[0]}
+        return {k: [math.nan if r[k] == "NA" else float(r[k]) for r in rows
+                    if r.get(k) not in (None, "")] for k in rows[0]}
     if not isinstance(history, Mapping):
         raise TypeError(f"history must be a dict, a keras History or a CSV path, not {type(history).__name__}")
     return {k: [float(v) for v in vals] for k, vals in history.items()}
@@ -297,6 +303,8 @@ def plot_history(history, keys: Sequence[str] | None = None, x: Sequence[float] 
         for k in members:
             y = data[k]
             xs = list(x)[:len(y)] if x is not None else list(range(1, len(y) + 1))
+            kept = [(u, v) for u, v in zip(xs, y) if not math.isnan(v)]  # epochs not validated
+            xs, y = [u for u, _ in kept], [v for _, v in kept]
             ax.plot(xs, y, marker="o" if len(y) < 20 else None, ms=3, label=k)
         if ln2 and any(k in _CROSS_ENTROPY_KEYS for k in members):
             ax.axhline(LN2, color="0.35", linestyle="--", linewidth=1, gid="ln2",

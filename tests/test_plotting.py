@@ -112,6 +112,22 @@ def test_plot_history_one_line_per_key_from_dict_and_csv(tmp_path):
         plotting.plot_history(hist, keys=["nope"])
 
 
+def test_history_csv_with_unvalidated_epochs(tmp_path):
+    """Epochs the validation budget skipped are NA in history.csv: nan when read (columns stay
+    one value per epoch), left out of the plot, the others at their own epochs."""
+    csv = tmp_path / "history.csv"
+    csv.write_text("epoch,d_loss,val_l1\n0,0.7,0.5\n1,0.6,NA\n2,0.55,NA\n3,0.5,0.3\n")
+    data = plotting.read_history(csv)
+    assert data["d_loss"] == [0.7, 0.6, 0.55, 0.5]
+    assert data["val_l1"][0] == 0.5 and data["val_l1"][3] == 0.3
+    assert math.isnan(data["val_l1"][1]) and math.isnan(data["val_l1"][2])
+    lines = _lines(plotting.plot_history(csv))
+    np.testing.assert_allclose(lines["val_l1"].get_xdata(), [1, 4])
+    np.testing.assert_allclose(lines["val_l1"].get_ydata(), [0.5, 0.3])
+    np.testing.assert_allclose(lines["d_loss"].get_xdata(), [1, 2, 3, 4])
+    plt.close("all")
+
+
 def test_plot_history_ln2_line_on_the_cross_entropy_panels_only(tmp_path):
     hist = {"d_loss": [0.7, 0.5], "d_real": [0.7, 0.4], "d_fake": [0.7, 0.6], "g_gan": [0.7, 1.1],
             "g_l1": [0.5, 0.3], "g_total": [51.0, 31.0], "val_psnr": [10.0, 12.0]}
