@@ -274,14 +274,15 @@ def main(argv=None) -> dict:
         t0 = time.perf_counter()
         measured = {}  # changes -> label: "quality" and "combined" are one config today, trained once
         for label in ([] if args.time_only else labels):
-            same = measured.get(json.dumps(table[label], sort_keys=True))
+            changes = json.dumps(table[label], sort_keys=True)
+            same = measured.get(changes)
             if same is not None:
                 entry = {**result["variants"][same], "status": f"same config as {same}"}
                 entry.pop("changes")
             else:
                 config = base.replace(**table[label])
                 entry = run_variant(label, config, data, out, args.steps, train_kwargs, progress)
-                measured[json.dumps(table[label], sort_keys=True)] = label
+                measured[changes] = label
             result["variants"][label] = {"changes": table[label], **entry}
             print(f"{label}: {entry['status']}, L1 {entry['l1']:.4f}, PSNR {entry['psnr']:.2f}, "
                   f"SSIM {entry['ssim']:.3f}, sharpness x{entry['sharpness_ratio']}, "

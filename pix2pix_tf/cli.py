@@ -86,8 +86,9 @@ def _sample_size(text):
     return value
 
 
-def _number(kind, positive: bool = False):
-    """An argparse type: a finite ``kind`` (int or float; no nan, no inf), > 0 if ``positive``."""
+def _number(kind, positive: bool = False, non_negative: bool = False):
+    """An argparse type: a finite ``kind`` (int or float; no nan, no inf), > 0 if ``positive``,
+    >= 0 if ``non_negative`` (a time, a share)."""
     def parse(text):
         try:
             value = kind(text)
@@ -97,26 +98,15 @@ def _number(kind, positive: bool = False):
             raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
         if positive and not value > 0:
             raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        if non_negative and value < 0:
+            raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
         return value
-    parse.__name__ = f"positive {kind.__name__}" if positive else kind.__name__
+    parse.__name__ = ("positive " if positive else "non-negative " if non_negative else "") + kind.__name__
     return parse
 
 
 def _positive(kind):
     return _number(kind, positive=True)
-
-
-def _non_negative_number(kind):
-    """An argparse type: a finite ``kind`` >= 0 (a time, a share)."""
-    finite = _number(kind)
-
-    def parse(text):
-        value = finite(text)
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-        return value
-    parse.__name__ = f"non-negative {kind.__name__}"
-    return parse
 
 
 _finite = _number(float)
@@ -197,10 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --n-epochs: epochs of linear decay (default: as many as --n-epochs)")
     p.add_argument("--steps-per-epoch", type=_positive(int), help="default: images / batch size")
     p.add_argument("--checkpoint-every", type=_positive(int), help="also checkpoint every N steps")
-    p.add_argument("--checkpoint-min-seconds", type=_non_negative_number(float), default=300.0, metavar="S",
+    p.add_argument("--checkpoint-min-seconds", type=_number(float, non_negative=True), default=300.0, metavar="S",
                    help="checkpoint at an epoch end only when the last checkpoint is at least S "
                         "seconds old (default 300; 0: every epoch end); the end is always saved")
-    p.add_argument("--validation-budget", type=_non_negative_number(float), default=0.02, metavar="F",
+    p.add_argument("--validation-budget", type=_number(float, non_negative=True), default=0.02, metavar="F",
                    help="share of the training time that epoch-end validation and snapshots may "
                         "take (default 0.02; the first and last epochs always get them; "
                         "1: every epoch)")

@@ -236,20 +236,20 @@ class StopAtStep(keras.callbacks.Callback):
 
 
 class Throughput(keras.callbacks.Callback):
-    """Wall time of the run, the time spent in train steps and in validation.
+    """Wall time of the run and the time spent in train steps.
 
     Step time is summed between batch begin and end, so epoch-end work (validation,
     snapshots, checkpoints) does not count; the first step is timed apart, from the start of
     ``fit`` to its end (``first_step_seconds``: setting up, tracing and the step itself).
-    Validation (``validation_data`` at epoch ends) is summed in ``validation_seconds``.
+    :class:`EpochReport` times the validation.
     """
 
     def __init__(self, batch_size: int):
         super().__init__()
         self.batch_size = batch_size
-        self.t_start = self._t_batch = self._t_test = None
+        self.t_start = self._t_batch = None
         self.step_seconds, self.timed_steps, self.batches = 0.0, 0, 0
-        self.first_step_seconds = self.validation_seconds = 0.0
+        self.first_step_seconds = 0.0
 
     def on_train_begin(self, logs=None):
         self.t_start = time.perf_counter()
@@ -264,14 +264,6 @@ class Throughput(keras.callbacks.Callback):
             self.timed_steps += 1
         else:
             self.first_step_seconds = time.perf_counter() - self.t_start
-
-    def on_test_begin(self, logs=None):
-        self._t_test = time.perf_counter()
-
-    def on_test_end(self, logs=None):
-        if self._t_test is not None:  # validation inside fit (evaluate() has its own callbacks)
-            self.validation_seconds += time.perf_counter() - self._t_test
-            self._t_test = None
 
     @property
     def wall_seconds(self) -> float:
