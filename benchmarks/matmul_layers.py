@@ -5,10 +5,15 @@ on small maps as one matmul each (``MATMUL_MAX_CONV``, ``MATMUL_MAX_DECONV``). T
 times, for every such layer of the paper's 256x256 generator and a few larger maps, what one
 training step asks of the layer: the forward pass and both gradients (input and kernel),
 with the layer's ``max_matmul_size`` at 0 (TensorFlow's oneDNN kernels) and at the map size
-(the matmul path), interleaved in one process, batch 1, float32.
+(the matmul path), interleaved in one process, batch 1, float32. A third variant,
+``autodiff``, is the matmul path with plain ``tf.matmul`` and TensorFlow's own gradients in
+place of :func:`~pix2pix_tf.fast.matmul.times_weight` / ``times_weight_t`` (whose gradients
+never make the big weight matrix the transposed operand of a matmul): the form the path had
+before, kept here so the two are compared in the same run.
 
 The ratio ``native / matmul`` above 1 means the matmul path is faster; the thresholds in
-``pix2pix_tf/fast/matmul.py`` are the largest maps where it stays above 1.
+``pix2pix_tf/fast/matmul.py`` are the largest maps where it stays above 1. ``autodiff / matmul``
+above 1 means the hand-written gradients pay.
 
 Usage:
     python benchmarks/matmul_layers.py                       # the U-Net's layers at 256x256
@@ -20,6 +25,7 @@ Prints one JSON object on stdout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import statistics
@@ -44,8 +50,28 @@ UNET_LAYERS = [
 SMOKE_LAYERS = [("conv", 8, 16, 8), ("deconv", 4, 16, 8)]
 
 
-def layer_pair(kind: str, size: int, cin: int, cout: int):
-    """The same layer (same weights) with the native kernels and with the matmul path."""
+@contextlib.contextmanager
+def plain_matmuls():
+    """While tracing: the matmul path with ``tf.matmul`` and TensorFlow's own gradients."""
+    import tensorflow as tf
+
+    from pix2pix_tf.fast import matmul
+
+    saved = matmul.times_weight, matmul.times_weight_t
+    matmul.times_weight = lambda x, w, rows_per_image=None: tf.matmul(x, w)
+    matmul.times_weight_t = lambda x, w, rows_per_image=None: tf.matmul(x, w, transpose_b=True)
+    try:
+        yield
+    finally:
+        matmul.times_weight, matmul.times_weight_t = saved
+
+
+VARIANTS = ("native", "matmul", "autodiff")
+
+
+def layer_variants(kind: str, size: int, cin: int, cout: int):
+    """The same layer (same weights) with the native kernels, the matmul path, and the matmul
+    path with TensorFlow's own matmul gradients; each a traced step (forward + both gradients)."""
     import numpy as np
     import tensorflow as tf
 
@@ -53,11 +79,11 @@ def layer_pair(kind: str, size: int, cin: int, cout: int):
 
     cls = MatmulConv2D if kind == "conv" else MatmulConv2DTranspose
     x = tf.constant(np.random.default_rng(0).standard_normal((1, size, size, cin)), tf.float32)
-    layers = {name: cls(cout, 4, strides=2, padding="same", use_bias=False, max_matmul_size=m)
-              for name, m in (("native", 0), ("matmul", size))}
+    layers = {name: cls(cout, 4, strides=2, padding="same", use_bias=False,
+                        max_matmul_size=0 if name == "native" else size) for name in VARIANTS}
     for layer in layers.values():
         layer(x)
-    layers["matmul"].kernel.assign(layers["native"].kernel)
+        layer.kernel.assign(layers["native"].kernel)
     steps = {}
     for name, layer in layers.items():
         @tf.function
@@ -67,9 +93,12 @@ def layer_pair(kind: str, size: int, cin: int, cout: int):
                 y = layer(t)
                 loss = tf.reduce_sum(y * y)
             return (y, *tape.gradient(loss, [t, layer.kernel]))
+        with plain_matmuls() if name == "autodiff" else contextlib.nullcontext():
+            step.get_concrete_function(x)  # traced here, so "autodiff" keeps tf.matmul
         steps[name] = step
-    got = [[v.numpy() for v in steps[n](x)] for n in ("native", "matmul")]
-    err = max(float(np.abs(a - b).max() / (np.abs(a).max() + 1e-12)) for a, b in zip(*got))
+    got = {n: [v.numpy() for v in steps[n](x)] for n in VARIANTS}
+    err = max(float(np.abs(a - b).max() / (np.abs(a).max() + 1e-12))
+              for n in VARIANTS[1:] for a, b in zip(got["native"], got[n]))
     return x, steps, err
 
 
@@ -86,7 +115,7 @@ def main(argv=None) -> dict:
 
     rows = []
     for kind, size, cin, cout in (SMOKE_LAYERS if args.smoke else UNET_LAYERS):
-        x, steps, err = layer_pair(kind, size, cin, cout)
+        x, steps, err = layer_variants(kind, size, cin, cout)
         for step in steps.values():
             step(x)  # warm-up
         times = {name: [] for name in steps}
@@ -100,11 +129,13 @@ def main(argv=None) -> dict:
         limit = MATMUL_MAX_CONV if kind == "conv" else MATMUL_MAX_DECONV
         rows.append({"layer": kind, "map": size, "in_channels": cin, "out_channels": cout,
                      "native_ms": round(ms["native"], 2), "matmul_ms": round(ms["matmul"], 2),
+                     "autodiff_ms": round(ms["autodiff"], 2),
                      "native_over_matmul": round(ms["native"] / ms["matmul"], 3),
+                     "autodiff_over_matmul": round(ms["autodiff"] / ms["matmul"], 3),
                      "matmul_used_by_default": size <= limit,
                      "max_relative_difference": float(f"{err:.2e}")})
         print(f"{kind} {size}x{size} {cin}->{cout}: native {ms['native']:.1f} ms, matmul "
-              f"{ms['matmul']:.1f} ms", file=sys.stderr)
+              f"{ms['matmul']:.1f} ms, autodiff {ms['autodiff']:.1f} ms", file=sys.stderr)
     return {"what": "forward + input and kernel gradients of one layer, batch 1, float32",
             "rounds": args.rounds, "calls_per_round": args.calls,
             "max_matmul_size": {"conv": MATMUL_MAX_CONV, "deconv": MATMUL_MAX_DECONV},

@@ -121,6 +121,8 @@ def test_matmul_layers_json():
     assert [(r["layer"], r["map"]) for r in out["layers"]] == [("conv", 8), ("deconv", 4)]
     for r in out["layers"]:
         assert r["native_ms"] > 0 and r["matmul_ms"] > 0 and r["native_over_matmul"] > 0
+        assert r["autodiff_ms"] > 0
+        assert r["autodiff_over_matmul"] == pytest.approx(r["autodiff_ms"] / r["matmul_ms"], rel=0.01)
         assert r["max_relative_difference"] < 1e-5  # the same layer, the same results
         assert r["matmul_used_by_default"] is True
 

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pix2pix_tf.fast.matmul import MatmulConv2D, MatmulConv2DTranspose
+from pix2pix_tf.fast.matmul import (HANDWRITTEN_GRAD_MIN_ROWS, MatmulConv2D, MatmulConv2DTranspose,
+                                    times_weight, times_weight_t)
 from pix2pix_tf.config import ConfigError, Pix2PixConfig
 from pix2pix_tf.fast.distribute import StrategyError, check_global_batch, make_strategy
 from pix2pix_tf.fast.adam import FusedAdam
@@ -92,6 +93,64 @@ def test_matmul_path_only_on_small_maps():
         return {op.type for op in graph.get_operations()}
     assert "Conv2D" in op_types(big) and "MatMul" not in op_types(big)
     assert "MatMul" in op_types(small) and "Conv2D" not in op_types(small)
+
+
+def _weight_matmul_graph(fn, rows, k, n, transposed, rows_per_image):
+    """fn's value and gradients traced for x of (rows, k) and the weight of (k, n) or (n, k),
+    and how each MatMul in the graph uses the weight: "a", "a^T", "b" or "b^T"."""
+    w_shape = (n, k) if transposed else (k, n)
+
+    @tf.function
+    def step(x, w, dy):
+        with tf.GradientTape() as tape:
+            tape.watch([x, w])
+            y = fn(x, w, rows_per_image=rows_per_image)
+            loss = tf.reduce_sum(y * dy)
+        return (y, *tape.gradient(loss, [x, w]))
+
+    concrete = step.get_concrete_function(tf.TensorSpec((rows, k)), tf.TensorSpec(w_shape),
+                                          tf.TensorSpec((rows, n)))
+    w_in = concrete.graph.inputs[1]
+
+    def is_weight(t):  # through the Identity / IdentityN ops custom_gradient adds
+        while t is not w_in and t.op.type in ("Identity", "IdentityN"):
+            t = t.op.inputs[t.value_index if t.op.type == "IdentityN" else 0]
+        return t is w_in
+
+    uses = []
+    for op in concrete.graph.get_operations():
+        if op.type == "MatMul":
+            for side, attr in ((0, "transpose_a"), (1, "transpose_b")):
+                if is_weight(op.inputs[side]):
+                    uses.append("ab"[side] + ("^T" if op.get_attr(attr) else ""))
+    return step, w_shape, uses
+
+
+@pytest.mark.parametrize("fn,transposed", [(times_weight, False), (times_weight_t, True)])
+@pytest.mark.parametrize("rows,rows_per_image", [(3, 3), (HANDWRITTEN_GRAD_MIN_ROWS, 16), (None, 32)])
+def test_weight_matmuls_equal_tf_matmul_and_never_transpose_the_weight(fn, transposed, rows, rows_per_image):
+    """times_weight / times_weight_t: tf.matmul's value and gradients; from 16 rows on (or a
+    batch unknown when traced, with 16 rows or more per image) no matmul of the graph takes the
+    big weight as its transposed operand (oneDNN's slow case); below, TF's own gradients."""
+    k, n = 24, 40
+    step, w_shape, uses = _weight_matmul_graph(fn, rows, k, n, transposed, rows_per_image)
+    real_rows = rows or 20
+    rng = np.random.default_rng(3)
+    x, w, dy = (tf.constant(rng.normal(size=s), tf.float32) for s in ((real_rows, k), w_shape, (real_rows, n)))
+    got = [t.numpy() for t in step(x, w, dy)]
+    with tf.GradientTape() as tape:
+        tape.watch([x, w])
+        y = tf.matmul(x, w, transpose_b=transposed)
+        loss = tf.reduce_sum(y * dy)
+    want = [y.numpy(), *(t.numpy() for t in tape.gradient(loss, [x, w]))]
+    for g, e in zip(got, want):
+        assert g.shape == e.shape
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5)
+    assert len(uses) == 2  # the forward and the input gradient read the weight; dw does not
+    if rows_per_image >= HANDWRITTEN_GRAD_MIN_ROWS:
+        assert all(not u.endswith("^T") for u in uses), uses
+    else:  # TensorFlow's gradient of x @ w multiplies dy by the transposed weight
+        assert any(u.endswith("^T") for u in uses), uses
 
 
 @pytest.mark.parametrize("cls", [MatmulConv2D, MatmulConv2DTranspose])

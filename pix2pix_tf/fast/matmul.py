@@ -25,6 +25,56 @@ MATMUL_MAX_CONV = 32
 MATMUL_MAX_DECONV = 16
 
 
+# Fewest rows of the small operand for which times_weight / times_weight_t take their own
+# gradients: below it (1x1 to 2x2 maps at batch 1) TensorFlow's are as fast or faster.
+HANDWRITTEN_GRAD_MIN_ROWS = 16
+
+
+def _rows_allow_handwritten(x, rows_per_image: int) -> bool:
+    """Whether ``x``'s rows reach the minimum; with the batch unknown when traced, one image's
+    rows (the batch is at least 1)."""
+    rows = x.shape[0] if x.shape[0] is not None else rows_per_image
+    return rows >= HANDWRITTEN_GRAD_MIN_ROWS
+
+
+@tf.custom_gradient
+def _times_weight(x, w):
+    def grad(dy):  # dy (M, N)
+        return (tf.transpose(tf.matmul(w, dy, transpose_b=True)),  # (M, K)
+                tf.matmul(x, dy, transpose_a=True))  # (K, N)
+    return tf.matmul(x, w), grad
+
+
+@tf.custom_gradient
+def _times_weight_t(x, w):
+    def grad(dy):  # dy (M, N)
+        return tf.matmul(dy, w), tf.matmul(dy, x, transpose_a=True)  # (M, K), (N, K)
+    return tf.transpose(tf.matmul(w, x, transpose_b=True)), grad
+
+
+def times_weight(x, w, rows_per_image: int = HANDWRITTEN_GRAD_MIN_ROWS):
+    """``x @ w`` for a small (M, K) ``x`` and a big (K, N) weight matrix ``w``.
+
+    Same result and gradients as ``tf.matmul``, but from 16 rows on the input gradient is
+    computed as ``(w @ dy^T)^T``: oneDNN's matmul with the big operand transposed
+    (``dy @ w^T``) is up to 1.7x slower here than with the small one transposed
+    (``benchmarks/matmul_layers.py``, its ``autodiff`` variant). ``rows_per_image``: M for
+    one image, used when the batch is unknown at tracing.
+    """
+    if _rows_allow_handwritten(x, rows_per_image):
+        return _times_weight(x, w)
+    return tf.matmul(x, w)
+
+
+def times_weight_t(x, w, rows_per_image: int = HANDWRITTEN_GRAD_MIN_ROWS):
+    """``x @ w^T`` for a small (M, K) ``x`` and a big (N, K) weight matrix ``w``; from 16 rows
+    on computed as ``(w @ x^T)^T`` (see :func:`times_weight`: the big operand is not the
+    transposed one)."""
+    if _rows_allow_handwritten(x, rows_per_image):
+        return _times_weight_t(x, w)
+    return tf.matmul(x, w, transpose_b=True)
+
+
 def use_matmul(config: Pix2PixConfig) -> bool:
     """Whether the networks run small-map convolutions as matmuls (``config.conv_impl``)."""
     if config.conv_impl == "auto":
@@ -93,8 +143,9 @@ class MatmulConv2D(SmallMapMatmul, keras.layers.Conv2D):
 
         patches = tf.concat([tap(ky, kx) for ky in range(4) for kx in range(4)],
                             axis=-1)  # (batch, S/2, S/2, 16*C) in the kernel's (ky, kx, c) order
-        y = tf.matmul(tf.reshape(patches, (-1, 16 * cin)),
-                      tf.reshape(self.kernel, (16 * cin, self.filters)))  # kernel (4, 4, C, F)
+        y = times_weight(tf.reshape(patches, (-1, 16 * cin)),
+                         tf.reshape(self.kernel, (16 * cin, self.filters)),  # kernel (4, 4, C, F)
+                         rows_per_image=out * out)
         return tf.reshape(y, (-1, out, out, self.filters))  # (batch, S/2, S/2, F)
 
 
@@ -114,8 +165,9 @@ class MatmulConv2DTranspose(SmallMapMatmul, keras.layers.Conv2DTranspose):
 
     def _matmul_call(self, inputs):
         s, cin, f = inputs.shape[1], inputs.shape[3], self.filters
-        blocks = tf.matmul(tf.reshape(inputs, (-1, cin)),
-                           tf.reshape(self.kernel, (16 * f, cin)), transpose_b=True)
+        blocks = times_weight_t(tf.reshape(inputs, (-1, cin)),
+                                tf.reshape(self.kernel, (16 * f, cin)),  # kernel (4, 4, F, C)
+                                rows_per_image=s * s)
         blocks = tf.reshape(blocks, (-1, s, s, 16 * f))  # input pixel (i, j) -> its (ky, kx, F) block
 
         taps = tf.split(blocks, 16, axis=-1)  # its gradient is one concat, not 16 slice gradients
