@@ -18,6 +18,7 @@ from pix2pix_tf.config import ConfigError, Pix2PixConfig
 from pix2pix_tf.fast.distribute import StrategyError, check_global_batch, make_strategy
 from pix2pix_tf.fast.adam import FusedAdam
 from pix2pix_tf.model import Pix2Pix
+from pix2pix_tf.fast import precision as precision_module
 from pix2pix_tf.fast.precision import auto_precision, precision_scope, resolve_precision
 
 
@@ -205,6 +206,29 @@ def test_precision_policies(tiny_config):
     assert model.generator(x).dtype == tf.float32  # tanh output stays float32
     assert model.discriminator([x, y]).dtype == tf.float32  # logits too
     assert all(v.dtype == "float32" for v in model.trainable_variables)
+
+
+@pytest.mark.skipif(bool(tf.config.list_physical_devices("GPU")), reason="the CPU rule of auto")
+@pytest.mark.parametrize("speedup,expected", [(None, "float32"), (1.1, "float32"),
+                                              (1.3, "mixed_bfloat16"), (2.0, "mixed_bfloat16")])
+def test_auto_precision_on_a_cpu_follows_the_measured_bf16_speedup(monkeypatch, speedup, expected):
+    monkeypatch.setattr(precision_module, "cpu_bf16_speedup", lambda: speedup)
+    assert auto_precision() == expected
+    assert resolve_precision("auto") == expected
+
+
+def test_bf16_probe_measures_only_on_cpus_with_bf16_instructions(monkeypatch):
+    probe = precision_module.cpu_bf16_speedup.__wrapped__  # the measurement, not the cached value
+    monkeypatch.setattr(precision_module, "_cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    assert probe(repeats=1) is None
+    monkeypatch.setattr(precision_module, "_cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
+    calls = []
+    real_fastest = precision_module._fastest
+    monkeypatch.setattr(precision_module, "_fastest",
+                        lambda call, repeats: calls.append(repeats) or real_fastest(call, repeats))
+    speedup = probe(repeats=1)
+    assert isinstance(speedup, float) and 0.01 < speedup < 100  # a real ratio of two timings
+    assert calls == [1, 1, 1, 1]  # float32 and bfloat16, in alternation, twice
 
 
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
