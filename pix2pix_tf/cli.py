@@ -617,15 +617,11 @@ def console_main() -> None:
     down TensorFlow's objects one by one, which takes 2 to 7 seconds and writes nothing:
     by then every file of the run is written, renamed into place and closed (checkpoints,
     SavedModel, summary, history; ``run/callbacks.py`` flushes the TensorBoard writers at the
-    end of ``fit``). ``demo`` does the same once Ctrl+C has closed its server (it writes
-    nothing). Gradio bounds the server's closing to 5 s, so what is left after it is the
-    interpreter's teardown of TensorFlow beside the server's daemon threads; a ``demo`` process
-    in CI once did not end within 60 s of its Ctrl+C (it ends in 1.4 s otherwise), and this
-    skips that teardown. Other commands and errors exit normally.
+    end of ``fit``). Other commands and errors exit normally.
     """
     argv = sys.argv[1:]
     code = main(argv)
-    if code == 0 and argv[:1] in (["train"], ["demo"]):
+    if code == 0 and argv[:1] == ["train"]:
         sys.stdout.flush()
         sys.stderr.flush()
         logging.shutdown()

@@ -312,7 +312,12 @@ def test_the_demo_command_serves_until_ctrl_c(served):
     app, client, reference, root = served
     port = free_port()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.Popen([sys.executable, "-m", "pix2pix_tf.cli", "demo", "--model", root / "sm",
+    # `python -m pix2pix_tf.cli demo ...` with Python's own Ctrl+C handler: a shell without job
+    # control starts background jobs (a CI run started with `&`) with SIGINT ignored, and a
+    # child inherits that; Python then never installs its handler and the SIGINT below is lost.
+    cli = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+           "sys.argv[0] = 'pix2pix-tf'; runpy.run_module('pix2pix_tf.cli', run_name='__main__')")
+    proc = subprocess.Popen([sys.executable, "-c", cli, "demo", "--model", root / "sm",
                              "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
     try:
