@@ -122,7 +122,9 @@ def test_matmul_layers_json():
     for r in out["layers"]:
         assert r["native_ms"] > 0 and r["matmul_ms"] > 0 and r["native_over_matmul"] > 0
         assert r["autodiff_ms"] > 0
-        assert r["autodiff_over_matmul"] == pytest.approx(r["autodiff_ms"] / r["matmul_ms"], rel=0.01)
+        # the ratio of the unrounded times; the ms printed are rounded to 0.01
+        slack = 0.005 / r["matmul_ms"] * (1 + r["autodiff_ms"] / r["matmul_ms"]) + 0.001
+        assert abs(r["autodiff_over_matmul"] - r["autodiff_ms"] / r["matmul_ms"]) <= slack
         assert r["max_relative_difference"] < 1e-5  # the same layer, the same results
         assert r["matmul_used_by_default"] is True
 
