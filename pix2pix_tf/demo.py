@@ -17,7 +17,11 @@ The page has two inputs and the output beside them:
   translation follows each finished stroke. Where the browser blends colours (an image scaled
   to the canvas, a soft brush edge), a label map's pixels are snapped to the nearest class
   colour before the generator sees them: a label map has no colours between its classes.
-* **Upload**: any image, any size, translated as it is.
+* **Upload**: any image of any shape up to :data:`MAX_UPLOAD_PIXELS`, translated at its size.
+
+An upload is checked from its header before its pixels are decoded: a file that is no image,
+a damaged one, or one larger than :data:`MAX_UPLOAD_PIXELS` is refused with one line in the
+page and the same line in the server's log (no traceback).
 
 Either way the output is the SavedModel's ``translate_uint8`` signature on that uint8 image
 (resized to the training size, translated, resized back; see :mod:`pix2pix_tf.run.export`),
@@ -32,6 +36,11 @@ in Colab (``launch`` shows the app inline in a notebook; in Colab it makes a pub
 server; this app needs no notebook. Gradio's usage analytics are off unless the environment
 sets ``GRADIO_ANALYTICS_ENABLED=True``.
 
+:func:`launch` and :func:`serve` keep what the page uploads and shows in a folder of their
+own (``pix2pix-tf-demo-*`` in the system's temporary folder, or in ``GRADIO_TEMP_DIR`` when
+that names a folder), removed when the demo stops (``.close()``, Ctrl+C, SIGTERM for
+``serve``, or the interpreter's exit): no upload outlives the demo in Gradio's shared cache.
+
 Nothing here imports Gradio or TensorFlow at import time: ``import pix2pix_tf.demo`` is cheap
 and works without the extra.
 
@@ -44,9 +53,20 @@ Example:
 
 from __future__ import annotations
 
+import atexit
+import html
 import importlib.metadata
 import importlib.util
+import io
 import os
+import re
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Callable
@@ -61,17 +81,36 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["build_demo", "launch", "serve", "load_translator", "Translator", "canvas_style",
            "flatten_drawing", "gradio_available", "gradio_version",
-           "check_demo_args", "INSTALL_HINT", "DEFAULT_HOST", "DEFAULT_PALETTE", "DemoError"]
+           "check_demo_args", "check_host", "check_image", "read_image", "upload_folder",
+           "INSTALL_HINT", "DEFAULT_HOST", "DEFAULT_PALETTE", "MAX_UPLOAD_PIXELS", "DemoError",
+           "ImageRefused"]
 
 INSTALL_HINT = 'the demo needs gradio: pip install "pix2pix-tf[demo]"'
 DEFAULT_HOST = "127.0.0.1"  # this machine only; "0.0.0.0" serves the local network
 DEFAULT_PALETTE = "facades"  # the bundled sample's label colours (notebook 05's default too)
 MIN_GRADIO = 6  # the major version tested (setup.cfg's extra says the same)
 API_NAMES = {"drawing": "translate_drawing", "upload": "translate_upload"}  # gradio_client
+# The largest upload translated, in pixels, read from the file's header before decoding.
+# The generator sees every image at its training size, so a larger upload adds nothing to
+# the translation; what grows with it is the memory on the way: PIL's decoded copy (4 bytes
+# a pixel), the uint8 array (3), the float32 copy translate_uint8 resizes from (12), the
+# float32 output resized back to the upload's size and its clipped, rounded copy (24), the
+# uint8 output (3) and Gradio's PNG encoding of it (4 and more): about 48 bytes a pixel.
+# A budget of 1 GiB gives about 22 megapixels: a phone or camera photo of up to 20
+# megapixels passes as it is, a decompression bomb (a small file whose header says
+# 30000x30000) is refused without allocating anything.
+UPLOAD_BYTES_PER_PIXEL = 48
+UPLOAD_MEMORY_BUDGET = 1 << 30
+MAX_UPLOAD_PIXELS = UPLOAD_MEMORY_BUDGET // UPLOAD_BYTES_PER_PIXEL
+UPLOAD_FOLDER_PREFIX = "pix2pix-tf-demo-"
 
 
 class DemoError(Pix2PixError):
     """The demo cannot start as asked (gradio missing, no such model, bad palette, port taken)."""
+
+
+class ImageRefused(DemoError):
+    """An upload the demo does not translate: not an image, damaged, or too many pixels."""
 
 
 def gradio_version() -> str | None:
@@ -119,13 +158,40 @@ def _import_gradio():
     return gr
 
 
-def check_demo_args(model_path: str | Path, palette: str | None = None) -> None:
+def check_host(host: str | None, flag: str = "host") -> None:
+    """Refuse a listening address that does not resolve, naming it and ``flag``.
+
+    Gradio tries the ports from 7860 on a host it cannot bind and reports "Cannot find
+    empty port": the name is resolved here first (``socket.getaddrinfo``) so the refusal
+    says what is wrong. None or "" (Gradio's default address) is not checked.
+
+    Raises:
+        DemoError: ``{flag} {host}: does not resolve (the resolver's reason)``.
+
+    Example:
+        >>> check_host("127.0.0.1")
+        >>> check_host("nosuch.invalid", "--host")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        pix2pix_tf.demo.DemoError: --host nosuch.invalid: does not resolve (...)
+    """
+    if not host:
+        return
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as e:  # socket.gaierror is an OSError; idna: UnicodeError
+        reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
+        raise DemoError(f"{flag} {_one_line(host)}: does not resolve ({_one_line(reason)})") from None
+
+
+def check_demo_args(model_path: str | Path, palette: str | None = None,
+                    host: str | None = None) -> None:
     """The refusals that need neither TensorFlow nor Gradio loaded (the CLI makes them first).
 
     Raises:
         DemoError: ``model_path`` does not exist, ``palette`` is not a name in
-            :data:`pix2pix_tf.draw.PALETTES`, or gradio is missing or older than 6 (with the
-            pip command).
+            :data:`pix2pix_tf.draw.PALETTES`, ``host`` does not resolve (named as
+            ``--host``), or gradio is missing or older than 6 (with the pip command).
 
     Example:
         >>> check_demo_args("no/such/run")
@@ -137,9 +203,172 @@ def check_demo_args(model_path: str | Path, palette: str | None = None) -> None:
         raise DemoError(f"{model_path}: no such SavedModel or run folder")
     if palette is not None and palette not in PALETTES:
         raise DemoError(f"unknown palette {palette!r}; choose one of {', '.join(PALETTES)}")
+    check_host(host, "--host")
     problem = _gradio_problem()
     if problem:
         raise DemoError(problem)
+
+
+# --------------------------------------------------------------------------
+# uploads: checked from the header, decoded only when the size is one we take
+# --------------------------------------------------------------------------
+def _one_line(text, limit: int = 160) -> str:
+    """``text`` as one printable line of at most ``limit`` characters (names come from clients)."""
+    text = "".join(c if c.isprintable() else "?" for c in " ".join(str(text).split()))
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _file_name(name, fallback: str = "the upload") -> str:
+    """The name a client gave its file, as a message shows it (no folders, one line)."""
+    name = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return _one_line(name, 80) or fallback
+
+
+def _pixels(n: int) -> str:
+    return f"{n / 1e6:.1f} megapixels" if n >= 100_000 else f"{n} pixels"
+
+
+def _reason(error: Exception, source, name: str) -> str:
+    """An exception as a short reason without the server's own path of the file."""
+    text = str(error).splitlines()[0] if str(error).strip() else type(error).__name__
+    if isinstance(source, (str, Path)):
+        text = text.replace(str(source), name)
+    return _one_line(text, 120)
+
+
+def _open_image(source, name: str, max_pixels: int):
+    """PIL's lazy image of ``source`` (a path or bytes), refused when its header says too big.
+
+    ``PIL.Image.open`` reads the header only; its own decompression-bomb check (an error
+    above twice ``PIL.Image.MAX_IMAGE_PIXELS``, a warning above it) is answered by the
+    same refusal, never a warning or traceback. The caller closes the image.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    name = _one_line(name, 80)  # one printable line, whatever the client called its file
+    fp = io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray, memoryview)) else source
+    limit = f"more than the demo takes ({_pixels(max_pixels)} at most); scale it down"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(fp)
+        except UnidentifiedImageError:
+            raise ImageRefused(f"{name}: not an image file (no image format PIL reads matches "
+                               "its contents)") from None
+        except Image.DecompressionBombError as e:  # its size is only in the message
+            found = re.search(r"\((\d+) pixels\)", str(e))
+            size = _pixels(int(found.group(1))) if found else "too many pixels"
+            raise ImageRefused(f"{name}: {size} by its header, {limit}") from None
+        except Exception as e:  # noqa: BLE001 - a hostile file may break any plugin's parser
+            raise ImageRefused(f"{name}: damaged image file ({_reason(e, source, name)})") from None
+    w, h = im.size
+    if w * h > max_pixels or min(w, h) < 1:
+        im.close()
+        raise ImageRefused(f"{name}: {w}x{h} pixels ({_pixels(w * h)}) by its header, {limit}")
+    return im
+
+
+def check_image(source, name: str = "the upload", max_pixels: int = MAX_UPLOAD_PIXELS) -> tuple[int, int]:
+    """(width, height) of an image file from its header, without decoding its pixels.
+
+    Args:
+        source: a path, or the file's bytes.
+        name: how messages name the file (the name its sender gave it).
+        max_pixels: the most pixels (width x height) taken; default
+            :data:`MAX_UPLOAD_PIXELS`.
+
+    Raises:
+        ImageRefused: one line naming the file: not an image file, a damaged one, or more
+            pixels than ``max_pixels`` (with the size and the bound).
+
+    Example:
+        >>> check_image(b"hello", "notes.png")
+        Traceback (most recent call last):
+        ...
+        pix2pix_tf.demo.ImageRefused: notes.png: not an image file (no image format PIL reads matches its contents)
+    """
+    im = _open_image(source, name, max_pixels)
+    im.close()
+    return im.size
+
+
+def read_image(source, name: str = "the upload", max_pixels: int = MAX_UPLOAD_PIXELS) -> np.ndarray:
+    """An uploaded image file -> uint8 (H, W, 3), refused from its header when too large.
+
+    What Gradio's image box would give the app (EXIF orientation applied, converted to
+    RGB, PIL's conversion warnings silenced), with the checks of :func:`check_image` first
+    and a damaged file's decoding error as the same one-line refusal.
+
+    Raises:
+        ImageRefused: not an image file, damaged, or more pixels than ``max_pixels``.
+    """
+    from PIL import ImageOps
+
+    name = _one_line(name, 80)
+    im = _open_image(source, name, max_pixels)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if im.getexif().get(274, 1) != 1:  # 274: the orientation tag; 1: as stored
+                return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+            return np.asarray(im.convert("RGB"))
+    except Exception as e:  # noqa: BLE001 - truncated data, a bad chunk, an unsupported mode
+        raise ImageRefused(f"{name}: damaged image file ({_reason(e, source, name)})") from None
+    finally:
+        im.close()
+
+
+# --------------------------------------------------------------------------
+# the upload folder: Gradio's cache for this process's demos, removed when they stop
+# --------------------------------------------------------------------------
+_UPLOADS = SimpleNamespace(path=None, users=0, previous=None, lock=threading.RLock())
+
+
+def upload_folder() -> Path | None:
+    """The folder the running demos keep uploads and outputs in, or None when none runs."""
+    return _UPLOADS.path
+
+
+def _claim_upload_folder() -> Path:
+    """Create the demo's own upload folder (once per process) and point Gradio at it.
+
+    Gradio reads ``GRADIO_TEMP_DIR`` when a component is made (its cache) and on every
+    upload (where uploads may come from), so the variable stays set while a demo runs;
+    demos running at once in one process share the folder (a count of users).
+    """
+    with _UPLOADS.lock:
+        if _UPLOADS.path is None:
+            base = os.environ.get("GRADIO_TEMP_DIR")
+            base = base if base and os.path.isdir(base) else None
+            _UPLOADS.path = Path(tempfile.mkdtemp(prefix=UPLOAD_FOLDER_PREFIX, dir=base)).resolve()
+            _UPLOADS.previous = os.environ.get("GRADIO_TEMP_DIR")
+            os.environ["GRADIO_TEMP_DIR"] = str(_UPLOADS.path)
+        _UPLOADS.users += 1
+        return _UPLOADS.path
+
+
+def _release_upload_folder(everything: bool = False) -> None:
+    """One demo stopped: when it was the last, remove the folder and restore ``GRADIO_TEMP_DIR``.
+
+    Only the folder :func:`_claim_upload_folder` made (by ``mkdtemp``, private to this user)
+    is removed; the variable is restored only if nobody changed it since.
+    """
+    with _UPLOADS.lock:
+        if _UPLOADS.path is None:
+            return
+        _UPLOADS.users = 0 if everything else max(0, _UPLOADS.users - 1)
+        if _UPLOADS.users:
+            return
+        path, _UPLOADS.path = _UPLOADS.path, None
+        if os.environ.get("GRADIO_TEMP_DIR") == str(path):
+            if _UPLOADS.previous is None:
+                os.environ.pop("GRADIO_TEMP_DIR", None)
+            else:
+                os.environ["GRADIO_TEMP_DIR"] = _UPLOADS.previous
+        shutil.rmtree(path, ignore_errors=True)
+
+
+atexit.register(_release_upload_folder, everything=True)  # a notebook closed without .close()
 
 
 # --------------------------------------------------------------------------
@@ -305,8 +534,45 @@ def _legend(swatches, background, is_label_map: bool) -> str:
 # --------------------------------------------------------------------------
 # the app
 # --------------------------------------------------------------------------
+def _refuse(gr, message: str):
+    """A bad upload: one line in the server's log, the same line in the page (no traceback)."""
+    print(f"pix2pix-tf demo: refused an upload: {message}", file=sys.stderr, flush=True)
+    raise gr.Error(html.escape(message), print_exception=False)
+
+
+def _guard_editor(gr, editor, max_pixels: int) -> None:
+    """Check each image file the editor receives from its header before Gradio decodes it.
+
+    The page's canvas sends images of the canvas size; an API client may send any file as
+    the background, a layer or the composite, and Gradio's editor would decode it whole.
+    """
+    convert = editor.convert_and_format_image
+
+    def checked(file, *args, **kwargs):
+        if file is None:
+            return convert(file, *args, **kwargs)
+        if isinstance(file, (bytes, bytearray, memoryview)):  # a blob the page posted
+            source, name = bytes(file), "the drawing"
+        else:
+            source, name = file.path, _file_name(file.orig_name or Path(file.path).name, "the drawing")
+        try:
+            check_image(source, name, max_pixels)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return convert(file, *args, **kwargs)
+        except ImageRefused as e:
+            _refuse(gr, str(e))
+        except gr.Error:
+            raise
+        except Exception as e:  # noqa: BLE001 - decoding a damaged file
+            _refuse(gr, f"{name}: damaged image file ({_reason(e, source, name)})")
+
+    editor.convert_and_format_image = checked  # this app's editor only
+
+
 def build_demo(model_path: str | Path, palette: str | dict | None = DEFAULT_PALETTE,
-               translator: Translator | None = None) -> "gr.Blocks":
+               translator: Translator | None = None,
+               max_upload_pixels: int = MAX_UPLOAD_PIXELS) -> "gr.Blocks":
     """The Gradio app: a drawing canvas and an upload box, the translation beside them.
 
     Args:
@@ -317,11 +583,17 @@ def build_demo(model_path: str | Path, palette: str | dict | None = DEFAULT_PALE
             Default: the bundled facades sample's classes.
         translator: an already loaded model (:func:`load_translator`); default: load
             ``model_path``.
+        max_upload_pixels: the largest image file taken (width x height, read from its
+            header before decoding); default :data:`MAX_UPLOAD_PIXELS`. A larger one, a
+            file that is no image or a damaged one is refused with one line in the page
+            (``gradio.Error``) and the same line on stderr.
 
     Returns:
         A ``gradio.Blocks``, not started: call ``.launch()`` (or use :func:`launch`). Its
         API endpoints (for ``gradio_client``) are ``/translate_drawing`` (the editor's value:
         ``{"background", "layers", "composite"}``) and ``/translate_upload`` (an image).
+        Its files go to Gradio's cache (``GRADIO_TEMP_DIR``); :func:`launch` gives it a
+        folder of its own, removed when it stops.
 
     Raises:
         DemoError: gradio is not installed (the message says what to install), or
@@ -352,13 +624,25 @@ def build_demo(model_path: str | Path, palette: str | dict | None = DEFAULT_PALE
             return None  # the canvas was removed (the editor's own clear): nothing to show
         return model(flatten_drawing(composite, background, labels))
 
-    def translate_upload(image):
-        return None if image is None else model(image)
+    def translate_upload(payload):
+        """The upload box's file, unprocessed by Gradio: checked from its header, then decoded."""
+        if payload is None:
+            return None
+        path = payload.get("path") if isinstance(payload, dict) else None
+        name = _file_name((payload.get("orig_name") if isinstance(payload, dict) else None)
+                          or (Path(path).name if path else None))
+        if not path:
+            _refuse(gr, f"{name}: no image file in the request")
+        try:
+            image = read_image(path, name, max_upload_pixels)
+        except ImageRefused as e:
+            _refuse(gr, str(e))
+        return model(image)
 
     a, b = ("A", "B") if cfg.get("direction", "AtoB") == "AtoB" else ("B", "A")
     header = (f"### pix2pix-tf: {a} -> {b}\n{model.description}; trained at "
               f"{h}x{w}, inference mode {cfg.get('inference_mode', '?')}. Draw (the output "
-              "follows each stroke) or upload an image of any size.")
+              f"follows each stroke) or upload an image of any shape up to {_pixels(max_upload_pixels)}.")
     with gr.Blocks(title="pix2pix-tf demo") as app:
         gr.Markdown(header)
         with gr.Row():
@@ -374,10 +658,12 @@ def build_demo(model_path: str | Path, palette: str | dict | None = DEFAULT_PALE
                                        default_size=radius),
                         eraser=gr.Eraser(default_size=radius),
                         label=drawn_title, show_label=True, elem_id="p2p-canvas")
+                    _guard_editor(gr, editor, max_upload_pixels)
                     clear = gr.Button("Clear")
                 with gr.Tab("Upload"):
                     upload = gr.Image(type="numpy", image_mode="RGB", sources=("upload", "clipboard"),
-                                      label=f"{a}: an image of any size", elem_id="p2p-upload")
+                                      label=f"{a}: an image up to {_pixels(max_upload_pixels)}",
+                                      elem_id="p2p-upload")
             with gr.Column():
                 output = gr.Image(value=model(blank), type="numpy", format="png",
                                   interactive=False, label=output_title, elem_id="p2p-output")
@@ -385,19 +671,55 @@ def build_demo(model_path: str | Path, palette: str | dict | None = DEFAULT_PALE
         # loads (the first stroke would show nothing); "input" comes once at load, then per stroke
         editor.input(translate_drawing, editor, output, api_name=API_NAMES["drawing"],
                      trigger_mode="always_last", show_progress="minimal")
+        # preprocess=False: the function gets the file, not Gradio's decoding of it (which
+        # would decode a decompression bomb, or fail on a non-image with a traceback)
         upload.change(translate_upload, upload, output, api_name=API_NAMES["upload"],
-                      show_progress="minimal")
+                      show_progress="minimal", preprocess=False)
         # a value set by a function raises no "input": the output is set here too
         clear.click(lambda: (blank, model(blank)), None, [editor, output], api_name="clear")
     app.translator = model  # for tests and notebooks: the function behind the page
     return app
 
 
+def _stop_with_the_demo(app) -> None:
+    """Make every way the app stops also release its upload folder (once).
+
+    ``close()`` is wrapped; so is ``block_thread()``, which Gradio's own blocking launch
+    and :func:`serve` call and which returns on Ctrl+C after closing the server itself
+    (without ``close()``).
+    """
+    close, block = app.close, app.block_thread
+    released = threading.Event()
+
+    def close_and_clean(verbose: bool = True) -> None:
+        try:
+            close(verbose)
+        finally:
+            if not released.is_set():
+                released.set()
+                _release_upload_folder()
+
+    def block_then_clean() -> None:
+        try:
+            block()
+        finally:
+            close_and_clean(verbose=False)
+
+    app.close, app.block_thread = close_and_clean, block_then_clean
+
+
 def launch(model_path: str | Path, *, palette: str | dict | None = DEFAULT_PALETTE,
            host: str = DEFAULT_HOST, port: int | None = None, share: bool | None = None,
            inline: bool | None = None, prevent_thread_lock: bool = False,
-           quiet: bool = False) -> "gr.Blocks":
-    """Build the app (:func:`build_demo`) and serve it.
+           quiet: bool = False, max_upload_pixels: int = MAX_UPLOAD_PIXELS) -> "gr.Blocks":
+    """Build the app (:func:`build_demo`) and serve it, its files in a folder of its own.
+
+    Uploads and outputs go to a new ``pix2pix-tf-demo-*`` folder (in the system's temporary
+    folder, or in ``GRADIO_TEMP_DIR`` when that names a folder; ``.upload_folder`` on the
+    returned app), set as ``GRADIO_TEMP_DIR`` while the demo runs and removed with
+    everything in it when the demo stops: ``.close()``, Ctrl+C in a blocking launch, or the
+    interpreter's exit. Demos running at once in one process share it; the last to stop
+    removes it. Nothing else is removed.
 
     Args:
         model_path: a SavedModel folder or a run folder.
@@ -412,41 +734,75 @@ def launch(model_path: str | Path, *, palette: str | dict | None = DEFAULT_PALET
         prevent_thread_lock: return at once instead of serving until Ctrl+C. In a notebook
             Gradio never blocks.
         quiet: fewer messages from Gradio.
+        max_upload_pixels: see :func:`build_demo`.
 
     Returns:
-        The running ``gradio.Blocks`` (``.local_url``, ``.share_url``; ``.close()`` stops it).
+        The running ``gradio.Blocks`` (``.local_url``, ``.share_url``, ``.upload_folder``;
+        ``.close()`` stops it and removes the folder).
 
     Raises:
-        DemoError: gradio missing, no such model path, or the server cannot start (port taken).
+        DemoError: gradio missing, no such model path, a ``host`` that does not resolve, or
+            the server cannot start (port taken).
 
     Example:
         >>> app = launch("runs/facades", share=False, prevent_thread_lock=True)  # doctest: +SKIP
         >>> app.close()  # doctest: +SKIP
     """
-    app = build_demo(model_path, palette=palette)
+    check_host(host)  # before Gradio's port scan, which would say "Cannot find empty port"
+    check_demo_args(model_path)  # build_demo's first refusals, before a folder is made
+    folder = _claim_upload_folder()  # before build_demo: Gradio's components read it when made
+    try:
+        app = build_demo(model_path, palette=palette, max_upload_pixels=max_upload_pixels)
+    except BaseException:
+        _release_upload_folder()
+        raise
+    app.upload_folder = folder
+    _stop_with_the_demo(app)
     try:
         app.launch(server_name=host, server_port=port, share=share, inline=inline,
                    prevent_thread_lock=prevent_thread_lock, quiet=quiet, max_file_size="50mb")
     except OSError as e:
+        app.close(verbose=False)
         where = f"{host}:{port}" if port is not None else host
         raise DemoError(f"cannot serve the demo on {where}: {str(e).splitlines()[0]}") from None
+    except BaseException:
+        app.close(verbose=False)
+        raise
     return app
 
 
 def serve(model_path: str | Path, *, palette: str | dict | None = DEFAULT_PALETTE,
           host: str = DEFAULT_HOST, port: int | None = None, share: bool | None = None) -> None:
-    """Serve the app until Ctrl+C, saying where in a few lines of its own (the ``demo`` command).
+    """Serve the app until Ctrl+C (or SIGTERM), saying where in a few lines of its own (the
+    ``demo`` command); its upload folder (see :func:`launch`) is removed when it stops.
 
     Raises:
-        DemoError: as :func:`launch`.
+        DemoError: as :func:`launch`; a host that does not resolve is named as ``--host``.
     """
-    app = launch(model_path, palette=palette, host=host, port=port, share=share, inline=False,
-                 prevent_thread_lock=True, quiet=True)
-    print(f"serving {app.translator.description} at {app.local_url}", flush=True)
-    if app.share_url:
-        print(f"public link (valid for a week, through Gradio's tunnel): {app.share_url}", flush=True)
-    elif host == DEFAULT_HOST:
-        print("only this machine can open it; --share makes a public link (needed in Colab's "
-              "terminal), --host 0.0.0.0 serves the network", flush=True)
-    print("Ctrl+C stops it", flush=True)
-    app.block_thread()  # returns on Ctrl+C, after closing the server
+    check_host(host, "--host")
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c) if main_thread else None
+    try:
+        app = launch(model_path, palette=palette, host=host, port=port, share=share,
+                     inline=False, prevent_thread_lock=True, quiet=True)
+        try:
+            print(f"serving {app.translator.description} at {app.local_url}", flush=True)
+            if app.share_url:
+                print(f"public link (valid for a week, through Gradio's tunnel): {app.share_url}",
+                      flush=True)
+            elif host == DEFAULT_HOST:
+                print("only this machine can open it; --share makes a public link (needed in "
+                      "Colab's terminal), --host 0.0.0.0 serves the network", flush=True)
+            print(f"uploads and outputs go to {app.upload_folder}, removed when it stops", flush=True)
+            print("Ctrl+C stops it", flush=True)
+            app.block_thread()  # returns on Ctrl+C, after closing the server
+        finally:
+            app.close(verbose=False)  # and removes the upload folder (once)
+    finally:
+        if main_thread:  # None: a handler not set from Python; the default is what it was
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _sigterm_as_ctrl_c(signum, frame):
+    """SIGTERM (``kill``, a service manager) stops :func:`serve` as Ctrl+C does: cleanly."""
+    raise KeyboardInterrupt

@@ -9,15 +9,24 @@ the image travels as PNG (lossless) both ways, so there is nothing to round diff
 The served tests start a Gradio server (about 10 s with the export): marked slow. The CLI
 refusals and the flattening run in the default suite; nothing here needs gradio but the
 served tests, which skip with the reason when it is not installed.
+
+Hostile input: files that are no image, damaged ones and decompression bombs are refused
+from their header with one line in the page and one in the server's log; the demo's upload
+folder is its own and is gone when it stops; a ``--host`` that does not resolve is refused
+by name. No test touches the network: host names are under the reserved ``.invalid`` TLD.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import struct
 import subprocess
 import sys
+import warnings
+import zlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -131,6 +140,158 @@ def test_importing_the_demo_module_imports_neither_gradio_nor_tensorflow():
 
 
 # --------------------------------------------------------------------------
+# hostile input, no server: image files, the upload folder, --host
+# --------------------------------------------------------------------------
+LIMIT = f"more than the demo takes ({demo.MAX_UPLOAD_PIXELS / 1e6:.1f} megapixels at most); scale it down"
+
+
+def forged_png(width: int, height: int) -> bytes:
+    """A PNG of a few dozen bytes whose header says ``width`` x ``height`` (1-bit grey).
+
+    Its pixel data is a stub: decoding it would fail as "truncated", so a refusal that names
+    the size shows the size was read from the header and nothing was decoded.
+    """
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b""))
+
+
+# (file name, contents, the one-line refusal); forged sizes cost nothing to write
+BAD_UPLOADS = [
+    ("photo.png", b"Dear diary, this is not an image.\n",
+     "photo.png: not an image file (no image format PIL reads matches its contents)"),
+    ("bomb.png", forged_png(30000, 30000),  # above PIL's own error bound (DecompressionBombError)
+     f"bomb.png: 900.0 megapixels by its header, {LIMIT}"),
+    ("huge.png", forged_png(20000, 20000),
+     f"huge.png: 400.0 megapixels by its header, {LIMIT}"),
+    ("large.png", forged_png(10000, 10000),  # between PIL's warning and error bounds
+     f"large.png: 10000x10000 pixels (100.0 megapixels) by its header, {LIMIT}"),
+    ("camera.png", forged_png(6000, 5000),  # under PIL's bounds, over the demo's
+     f"camera.png: 6000x5000 pixels (30.0 megapixels) by its header, {LIMIT}"),
+    ("cut.png", forged_png(64, 48),
+     "cut.png: damaged image file (image file is truncated (0 bytes not processed))"),
+]
+
+
+@pytest.mark.parametrize("name, data, message", BAD_UPLOADS, ids=[u[0] for u in BAD_UPLOADS])
+def test_bad_image_files_are_refused_in_one_line_without_warnings(tmp_path, name, data, message):
+    """Each kind of bad upload: one line naming the file and what is wrong (the size and the
+    bound when it is too large), from a path or from bytes, with no warning from PIL."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a DecompressionBombWarning would fail here
+        for source in (path, data):
+            with pytest.raises(demo.ImageRefused) as refused:
+                demo.read_image(source, name)
+            assert str(refused.value) == message
+            assert str(tmp_path) not in str(refused.value)  # the server's path is not shown
+
+
+def test_a_size_over_the_bound_is_refused_before_decoding(tmp_path, monkeypatch):
+    """The header decides: an image one pixel over a given bound is refused, and PIL never
+    decodes it (its ``load`` is not called); at the bound it is read as Gradio would."""
+    from PIL import Image
+
+    image = np.random.default_rng(0).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    Image.fromarray(image).save(tmp_path / "ok.png")
+    assert demo.check_image(tmp_path / "ok.png") == (40, 30)
+    assert np.array_equal(demo.read_image(tmp_path / "ok.png", max_pixels=1200), image)
+    monkeypatch.setattr(Image.Image, "load", lambda self: pytest.fail("decoded"))
+    with pytest.raises(demo.ImageRefused, match=r"^ok\.png: 40x30 pixels \(1200 pixels\) by its "
+                                                r"header, more than the demo takes \(1199 pixels"):
+        demo.read_image(tmp_path / "ok.png", "ok.png", max_pixels=1199)
+
+
+def test_odd_but_valid_images_are_read_as_rgb_without_warnings(tmp_path):
+    """A 1-bit PNG and a paletted one with a transparent colour (PIL warns when converting
+    it) come back as uint8 RGB, silently; a photo's EXIF orientation is applied, as Gradio's
+    image box did before the demo read uploads itself."""
+    from PIL import Image
+
+    turned = Image.new("RGB", (3, 2))
+    exif = Image.Exif()
+    exif[274] = 6  # shown turned 90 degrees clockwise
+    turned.save(tmp_path / "turned.png", exif=exif)
+    assert demo.read_image(tmp_path / "turned.png").shape == (3, 2, 3)
+
+    bits = Image.new("1", (5, 3))
+    bits.putpixel((1, 1), 1)
+    bits.save(tmp_path / "bits.png")
+    paletted = Image.new("P", (4, 4))
+    paletted.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    paletted.putpixel((2, 2), 1)
+    paletted.save(tmp_path / "pal.png", transparency=b"\x00")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rgb = demo.read_image(tmp_path / "bits.png")
+        pal = demo.read_image(tmp_path / "pal.png")
+    assert rgb.dtype == np.uint8 and rgb.shape == (3, 5, 3) and rgb[1, 1].tolist() == [255] * 3
+    assert pal.shape == (4, 4, 3) and pal[2, 2].tolist() == [255, 0, 0]
+
+
+def test_a_client_file_name_cannot_break_the_line():
+    """The name is the client's: a newline or a terminal escape in it stays out of the log."""
+    with pytest.raises(demo.ImageRefused) as refused:
+        demo.check_image(b"text", "evil\nname\x1b[31m.png")
+    assert str(refused.value).startswith("evil name?[31m.png: not an image file")
+    assert demo._file_name("../../etc/passwd") == "passwd" and demo._file_name(None) == "the upload"
+
+
+@pytest.fixture
+def fresh_upload_folder(monkeypatch):
+    """The module's upload-folder state, fresh for one test (a served app may hold the real one)."""
+    monkeypatch.setattr(demo, "_UPLOADS", SimpleNamespace(path=None, users=0, previous=None,
+                                                          lock=demo._UPLOADS.lock))
+
+
+def test_the_upload_folder_is_the_demos_own_and_goes_when_the_last_demo_stops(
+        tmp_path, monkeypatch, fresh_upload_folder):
+    """In ``GRADIO_TEMP_DIR`` when that names a folder: a new folder there is Gradio's cache
+    while demos run; the last to stop removes it and only it, and the variable is restored."""
+    (tmp_path / "mine.txt").write_text("the user's")
+    (tmp_path / "gradio-cache").mkdir()
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    first = demo._claim_upload_folder()
+    assert first.parent == tmp_path.resolve() and first.name.startswith("pix2pix-tf-demo-")
+    assert os.environ["GRADIO_TEMP_DIR"] == str(first) and demo.upload_folder() == first
+    assert demo._claim_upload_folder() == first  # a second demo in the process shares it
+    (first / "abc").mkdir()
+    (first / "abc" / "upload.png").write_bytes(b"x")
+    demo._release_upload_folder()
+    assert first.is_dir()  # the other demo still runs
+    demo._release_upload_folder()
+    assert not first.exists() and demo.upload_folder() is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gradio-cache", "mine.txt"]
+    assert os.environ["GRADIO_TEMP_DIR"] == str(tmp_path)
+    demo._release_upload_folder()  # once more: nothing to do, nothing removed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gradio-cache", "mine.txt"]
+
+
+def test_a_host_that_does_not_resolve_is_refused_by_name(tmp_path, fresh_upload_folder):
+    """Before any model loads or folder is made: the flag, the name and the resolver's reason."""
+    demo.check_host("127.0.0.1")
+    with pytest.raises(demo.DemoError, match=r"^--host nosuch\.invalid: does not resolve \(.+\)$"):
+        demo.serve(tmp_path / "no-model-needed", host="nosuch.invalid", port=free_port())
+    with pytest.raises(demo.DemoError, match=r"^host nosuch\.invalid: does not resolve"):
+        demo.launch(tmp_path, host="nosuch.invalid")
+    with pytest.raises(demo.DemoError, match=r"^--host nosuch\.invalid: does not resolve"):
+        demo.check_demo_args(tmp_path, "facades", host="nosuch.invalid")
+    assert demo.upload_folder() is None
+
+
+@pytest.mark.slow
+def test_cli_refuses_a_host_that_does_not_resolve_in_one_line(tmp_path):
+    """Was "Cannot find empty port" after scanning 100 ports; the CLI loads TensorFlow first."""
+    if not demo.gradio_available():
+        pytest.skip('gradio is not installed (pip install "pix2pix-tf[demo]")')
+    assert_one_line_refusal(run_cli("demo", "--model", tmp_path, "--host", "nosuch.invalid"),
+                            "pix2pix-tf demo: error: --host nosuch.invalid: does not resolve (")
+
+
+# --------------------------------------------------------------------------
 # served: a tiny exported generator, the app on a free port, gradio_client
 # --------------------------------------------------------------------------
 SIZE = 32
@@ -221,6 +382,55 @@ def test_upload_gives_the_saved_models_output(served):
 
 @pytest.mark.slow
 @needs_gradio
+def test_bad_uploads_get_one_line_in_the_page_and_one_in_the_log(served, capfd):
+    """Each bad upload: the page's error is the one line naming the file and the problem,
+    the server's stderr has that line once and no traceback. The editor's files (an API
+    client may send any) are checked the same way."""
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    app, client, reference, root = served
+    folder = root / "bad"
+    folder.mkdir(exist_ok=True)
+    capfd.readouterr()
+    for name, data, message in BAD_UPLOADS:
+        (folder / name).write_bytes(data)
+        with pytest.raises(AppError) as shown:
+            client.predict(handle_file(str(folder / name)), api_name="/translate_upload")
+        assert shown.value.message == message
+    bomb = handle_file(str(folder / "bomb.png"))
+    with pytest.raises(AppError) as shown:
+        client.predict({"background": bomb, "layers": [], "composite": bomb},
+                       api_name="/translate_drawing")
+    assert shown.value.message == BAD_UPLOADS[1][2]
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Warning" not in err, err
+    logged = [message for *_, message in BAD_UPLOADS] + [BAD_UPLOADS[1][2]]
+    assert err.splitlines() == [f"pix2pix-tf demo: refused an upload: {m}" for m in logged]
+
+
+@pytest.mark.slow
+@needs_gradio
+def test_uploads_and_outputs_go_to_the_demos_own_folder(served):
+    """Gradio's cache is the demo's folder while it runs, not the shared one."""
+    from gradio_client import handle_file
+
+    app, client, reference, root = served
+    folder = app.upload_folder
+    assert folder.name.startswith("pix2pix-tf-demo-") and demo.upload_folder() == folder
+    assert os.environ["GRADIO_TEMP_DIR"] == str(folder)
+    before = set(folder.rglob("*.png"))
+    image = np.full((8, 8, 3), 90, np.uint8)
+    client.predict(handle_file(write_png(root / "own-folder-check.png", image)),
+                   api_name="/translate_upload")
+    new = {p.name for p in set(folder.rglob("*.png")) - before}
+    assert "own-folder-check.png" in new and "image.png" in new, new  # the upload, the output
+    shared = Path(demo.tempfile.gettempdir()) / "gradio"  # Gradio's default cache
+    assert not (shared.is_dir() and list(shared.rglob("own-folder-check.png")))
+
+
+@pytest.mark.slow
+@needs_gradio
 def test_a_sketch_sent_as_editor_files_gives_the_saved_models_output(served):
     """The editor's value as gradio_client sends it: background, layers and composite files."""
     app, client, reference, root = served
@@ -303,15 +513,24 @@ def test_a_port_in_use_is_refused_in_one_line(served):
 @pytest.mark.slow
 @needs_gradio
 def test_the_demo_command_serves_until_ctrl_c(served):
-    """``pix2pix-tf demo --model SM --port P``: says where, answers, stops cleanly on SIGINT."""
+    """``pix2pix-tf demo --model SM --port P``: says where, answers, stops cleanly on SIGINT.
+
+    Its uploads go to a folder of its own inside ``GRADIO_TEMP_DIR`` (a folder the user
+    has, with a file of theirs): gone after Ctrl+C, the user's file and folder kept. A bad
+    upload is one line on its stderr, no traceback.
+    """
     import signal
     import time
 
     from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
 
     app, client, reference, root = served
     port = free_port()
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    cache = root / "users-cache"
+    cache.mkdir()
+    (cache / "keep-me.txt").write_text("the user's own file")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "GRADIO_TEMP_DIR": str(cache)}
     # `python -m pix2pix_tf.cli demo ...` with Python's own Ctrl+C handler: a shell without job
     # control starts background jobs (a CI run started with `&`) with SIGINT ignored, and a
     # child inherits that; Python then never installs its handler and the SIGINT below is lost.
@@ -321,15 +540,23 @@ def test_the_demo_command_serves_until_ctrl_c(served):
                              "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
     try:
-        said = [proc.stdout.readline() for _ in range(3)]  # blocks until the server is up
+        said = [proc.stdout.readline() for _ in range(4)]  # blocks until the server is up
         first = said[0]
         assert said[-1] == "Ctrl+C stops it\n", said
         assert first.startswith(f"serving SavedModel {root / 'sm'} at http://127.0.0.1:{port}"), (
             first, proc.stderr.read() if proc.poll() is not None else "")
+        assert said[2].startswith("uploads and outputs go to ") and said[2].endswith(", removed when it stops\n")
+        own = Path(said[2][len("uploads and outputs go to "):-len(", removed when it stops\n")])
+        assert own.parent == cache.resolve() and own.name.startswith("pix2pix-tf-demo-"), own
+        cli_client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(root / "cli_dl"))
         image = np.full((24, 24, 3), 200, np.uint8)
-        out = read_png(Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
-            handle_file(write_png(root / "cli_upload.png", image)), api_name="/translate_upload"))
+        out = read_png(cli_client.predict(handle_file(write_png(root / "cli_upload.png", image)),
+                                          api_name="/translate_upload"))
         assert np.array_equal(out, saved_model_output(reference, image))
+        assert list(own.rglob("cli_upload.png")), "the upload is not in the demo's folder"
+        (root / "cli_bomb.png").write_bytes(forged_png(30000, 30000))
+        with pytest.raises(AppError, match="cli_bomb.png: 900.0 megapixels by its header"):
+            cli_client.predict(handle_file(str(root / "cli_bomb.png")), api_name="/translate_upload")
         time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
@@ -338,6 +565,11 @@ def test_the_demo_command_serves_until_ctrl_c(served):
             proc.kill()
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr, stderr
+    assert [line for line in stderr.splitlines() if "cli_bomb.png" in line] == [
+        f"pix2pix-tf demo: refused an upload: cli_bomb.png: 900.0 megapixels by its header, {LIMIT}"]
+    assert not own.exists(), sorted(own.rglob("*"))
+    assert sorted(p.name for p in cache.iterdir()) == ["keep-me.txt"]
+    assert (cache / "keep-me.txt").read_text() == "the user's own file"
 
 
 @pytest.mark.slow
