@@ -11,8 +11,10 @@ receives many files, possibly in split sub-folders (``OUT/train/0000.jpg``):
    macOS and Windows) and any output name taken by a file pix2pix-tf did not write.
 2. **Only what we wrote is ours.** The folder carries a manifest (``.pix2pix-tf.json``,
    :func:`pix2pix_tf.safety.claim_folder`) listing every file written into it, those in
-   sub-folders under its ``files`` key as ``"train/0000.jpg"``. ``overwrite`` replaces
-   those files and removes the stale ones; other files are never touched.
+   sub-folders under its ``files`` key as ``"train/0000.jpg"``, and the SHA-256 of each
+   under ``sha256``. ``overwrite`` replaces those files and removes the stale ones only
+   while their content still has the recorded hash (a name added to the manifest by hand,
+   or a file changed since, is somebody's); other files are never touched.
 3. **Nothing half-written.** :meth:`OutputFolder.write` goes through
    :func:`pix2pix_tf.safety.atomic_write_bytes`; :meth:`OutputFolder.abort` (on any
    failure) removes the files and folders this call created, so a full disk leaves the
@@ -30,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path, PurePosixPath
@@ -106,6 +109,7 @@ class OutputFolder:
         self._created_dirs: list[Path] = []
         self._created_files: set[Path] = set()
         self._existed_before: set[Path] = set()
+        self._hashes: dict[str, str] = {}
 
     # ------------------------------------------------------------------ checks
     def check(self) -> "OutputFolder":
@@ -162,6 +166,7 @@ class OutputFolder:
                     or parts[0] in (MANIFEST, LOCK):
                 raise WriteError(f"{self.path / rel}: not a plain output name")
         ours = _recorded(self.path) if folder_kind(self.path) == self.kind else set()
+        hashes = _hashes(self.path)
         by_folder = self._by_folder(files)
         for folder in [*by_folder, *folders]:
             where = self.path / folder if folder else self.path
@@ -177,7 +182,8 @@ class OutputFolder:
                     continue
                 rel = f"{folder}/{name}" if folder else name
                 target = where / found
-                if found != name or rel not in ours or target.is_symlink() or not target.is_file():
+                if (found != name or rel not in ours or target.is_symlink() or not target.is_file()
+                        or not _still_ours(target, hashes.get(rel))):
                     raise WriteError(f"{target}: exists and was not written by pix2pix-tf as "
                                      f"{rel}; not overwriting it (move it away or choose "
                                      f"another {self.flag})")
@@ -234,6 +240,7 @@ class OutputFolder:
             self._created_files.add(target)
         atomic_write_bytes(target, data)
         self._written.add(rel)
+        self._hashes[rel] = hashlib.sha256(data).hexdigest()
         return target
 
     def finish(self) -> None:
@@ -246,11 +253,12 @@ class OutputFolder:
             WriteError: a stale file cannot be removed or the manifest cannot be updated.
         """
         stale = sorted(_recorded(self.path) - self._written)
+        hashes = _hashes(self.path)
         for rel in stale:
             p = self.path / rel
             with os_errors_as(p, "cannot remove"):
-                if p.is_symlink() or p.is_file():
-                    p.unlink()
+                if not p.is_symlink() and p.is_file() and _still_ours(p, hashes.get(rel)):
+                    p.unlink()  # else: not what we wrote any more; it is left, and forgotten
         for folder in sorted({PurePosixPath(rel).parts[0] for rel in stale if "/" in rel}):
             sub = self.path / folder
             if folder not in self._empty_folders and sub.is_dir() and not sub.is_symlink() \
@@ -260,6 +268,7 @@ class OutputFolder:
         if data is not None:
             data["written"] = sorted(rel for rel in self._written if "/" not in rel)
             data["files"] = sorted(rel for rel in self._written if "/" in rel)
+            data["sha256"] = dict(sorted(self._hashes.items()))
             atomic_write_text(self.path / MANIFEST, json.dumps(data, indent=1) + "\n")
 
     def abort(self) -> None:
@@ -295,6 +304,28 @@ def _recorded(folder: Path) -> set[str]:
     files = data.get("files", [])
     nested = {f for f in files if isinstance(f, str) and _plain_relative(f)} if isinstance(files, list) else set()
     return set(data["written"]) | nested
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    """The manifest's ``sha256`` record: {relative path: hex digest} of the files we wrote."""
+    data = read_manifest(folder)
+    hashes = data.get("sha256") if data else None
+    return {k: v for k, v in hashes.items() if isinstance(k, str) and isinstance(v, str)} \
+        if isinstance(hashes, dict) else {}
+
+
+def _still_ours(path: Path, digest: str | None) -> bool:
+    """``path`` still holds the bytes pix2pix-tf wrote (its recorded SHA-256)."""
+    if digest is None:
+        return False
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return False
+    return h.hexdigest() == digest
 
 
 def _plain_relative(rel: str) -> bool:

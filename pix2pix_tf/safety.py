@@ -15,6 +15,13 @@ Every command that writes follows three rules, and this module is where they liv
    ``.pix2pix-tf.lock`` for as long as a run writes; a second writer is refused naming
    the holder's pid. The OS drops the lock when its process dies, so a stale lock from a
    killed run is taken over without asking.
+4. **Never through a link.** Inside a folder the tool owns, nothing is written through a
+   symbolic link somebody put there: :func:`check_no_links` refuses a link (or a special
+   file) among the entries a command is about to write, :func:`open_in_place` opens a file
+   that is appended to or locked in place with ``O_NOFOLLOW`` at every path component, and
+   :func:`make_dirs` creates sub-folders the same way. A file replaced by rename (rule 1)
+   replaces a link itself, never what it points to. The folder the user named may itself be
+   a link: the user chose it.
 
 Example:
     >>> import tempfile, pathlib
@@ -33,6 +40,7 @@ import json
 import os
 import shutil
 import socket
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -92,6 +100,138 @@ def check_out_dir(path: str | Path, flag: str = "--out") -> Path:
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
         raise WriteError(f"{flag} {path}: {probe} is not writable")
     return path
+
+
+# ---------------------------------------------------------------- never through a link
+def _link_refusal(path: Path, root: Path, what: str = "is a symbolic link") -> WriteError:
+    return WriteError(f"{path}: {what} inside {root}; pix2pix-tf never writes through links or "
+                      "special files in its folders; nothing was changed; remove it")
+
+
+def check_no_links(root: str | Path, names: Iterable[str] | None = None) -> None:
+    """Refuse a symbolic link or special file among ``root``'s entries ``names`` (None: all).
+
+    Folders are walked to the bottom without following anything; absent names are skipped.
+    Call it before a command writes into a folder it owns: a link planted inside (by an
+    archive, a shared drive, another user) would otherwise lead the write outside.
+
+    Raises:
+        WriteError: one line naming the first link, FIFO, socket or device found.
+    """
+    root = Path(root)
+    todo = [root / n for n in (sorted(names) if names is not None else sorted(os.listdir(root)))]
+    while todo:
+        p = todo.pop()
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            raise WriteError(f"{p}: cannot inspect ({describe_os_error(e)})") from None
+        if stat.S_ISLNK(st.st_mode):
+            raise _link_refusal(p, root)
+        if stat.S_ISDIR(st.st_mode):
+            with os_errors_as(p, "cannot list the folder"):
+                todo.extend(p / n for n in sorted(os.listdir(p)))
+        elif not stat.S_ISREG(st.st_mode):
+            raise _link_refusal(p, root, "is not a regular file")
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_BY_FD = {os.open, os.mkdir} <= os.supports_dir_fd and bool(_NOFOLLOW)
+
+
+def _walk_dirs(root: Path, parts: tuple[str, ...], create: bool) -> int:
+    """An fd of ``root/parts...``, opened component by component without following links."""
+    fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    here = root
+    try:
+        for part in parts:
+            here = here / part
+            if part in ("", ".", ".."):
+                raise WriteError(f"{here}: not a plain name")
+            try:
+                child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                if not create:
+                    raise
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, 0o777, dir_fd=fd)
+                child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except OSError as e:
+                if e.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+                    what = ("is a symbolic link" if os.path.islink(here)
+                            else "is not a folder")
+                    raise _link_refusal(here, root, what) from None
+                raise
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def make_dirs(root: str | Path, rel: str | Path) -> Path:
+    """Create (or check) the folder ``root/rel`` without following a link at any component.
+
+    Returns:
+        ``root/rel``.
+
+    Raises:
+        WriteError: a component is a symbolic link or a file (one line naming it), or the
+            folder cannot be created.
+    """
+    root, parts = Path(root), Path(rel).parts
+    if not _BY_FD:  # pragma: no cover - no dir_fd/O_NOFOLLOW (Windows)
+        check_no_links(root, parts[:1])
+        with os_errors_as(root / rel, "cannot create"):
+            (root / rel).mkdir(parents=True, exist_ok=True)
+        return root / rel
+    with os_errors_as(root / rel, "cannot create"):
+        os.close(_walk_dirs(root, parts, create=True))
+    return root / rel
+
+
+def open_in_place(root: str | Path, rel: str | Path, flags: int, mode: int = 0o644) -> int:
+    """``os.open`` of ``root/rel`` for a file written in place (a lock, an appended log).
+
+    Every component below ``root`` is opened with ``O_NOFOLLOW`` (missing folders are
+    created), and the file itself must be a regular file with one name: a link, a FIFO or a
+    hard link to somebody's file is refused instead of written through.
+
+    Returns:
+        The file descriptor (the caller closes it).
+
+    Raises:
+        WriteError: one line naming the file and why.
+    """
+    root, parts = Path(root), Path(rel).parts
+    path = root / rel
+    flags |= _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+    with os_errors_as(path, "cannot open"):
+        if _BY_FD:
+            dfd = _walk_dirs(root, parts[:-1], create=True)
+            try:
+                fd = os.open(parts[-1], flags, mode, dir_fd=dfd)
+            except OSError as e:
+                if e.errno == errno.ELOOP:
+                    raise _link_refusal(path, root) from None
+                raise
+            finally:
+                os.close(dfd)
+        else:  # pragma: no cover - Windows
+            check_no_links(root, parts[:1])
+            fd = os.open(path, flags, mode)
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:
+        os.close(fd)
+        raise _link_refusal(path, root, "is not a regular file" if not stat.S_ISREG(st.st_mode)
+                            else f"has {st.st_nlink} hard links")
+    if flags & getattr(os, "O_NONBLOCK", 0):
+        os.set_blocking(fd, True)
+    return fd
 
 
 def is_empty_dir(path: str | Path) -> bool:
@@ -345,8 +485,7 @@ class FolderLock:
             import fcntl
         except ImportError:  # pragma: no cover - not on Linux/macOS
             return self._acquire_by_pid()
-        with os_errors_as(self.path, "cannot lock"):
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_in_place(self.folder, LOCK, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -328,14 +328,13 @@ def test_a_training_file_that_disappears_mid_run_is_named(capsys, monkeypatch, t
 
     data = Path(shutil.copytree(trained_run[0] / "data", tmp_path / "data"))
     victim = data / "train" / "003.png"
-    original = train_module.split_pairs
+    original = train_module.Pix2Pix.fit
 
-    def check_then_delete(*args, **kwargs):
-        pairs = original(*args, **kwargs)
-        victim.unlink()  # gone after the up-front check
-        return pairs
+    def delete_then_fit(*args, **kwargs):
+        victim.unlink()  # gone once the checks are done and the input pipeline is built
+        return original(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "split_pairs", check_then_delete)
+    monkeypatch.setattr(train_module.Pix2Pix, "fit", delete_then_fit)
     code, _, err = run_cli(capsys, "train", "--data", data, "--out", tmp_path / "r", "--steps", 4,
                            *MODEL, *QUIET)
     assert code == 2, err
@@ -345,17 +344,29 @@ def test_a_training_file_that_disappears_mid_run_is_named(capsys, monkeypatch, t
 
 
 # ------------------------------------------------------------------ a full disk
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 20 MB tmpfs (room for 3 tiny checkpoints); skipped where mounting is not allowed."""
+def mounted_tmpfs(tmp_path, size: str):
+    """A tmpfs of ``size`` at tmp_path/disk, unmounted after the test; skipped where mounting
+    is not allowed."""
     disk = tmp_path / "disk"
     disk.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(disk)],
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)],
                        capture_output=True, text=True)
     if r.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip() or r.returncode})")
     yield disk
     subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 20 MB tmpfs (room for 3 tiny checkpoints)."""
+    yield from mounted_tmpfs(tmp_path, "20m")
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 3 MB tmpfs: room for a run's first files, not for its first checkpoint (about 6 MB)."""
+    yield from mounted_tmpfs(tmp_path, "3m")
 
 
 def test_full_disk_ends_with_one_line_and_keeps_the_last_checkpoint(capsys, data, small_disk):
@@ -369,3 +380,71 @@ def test_full_disk_ends_with_one_line_and_keeps_the_last_checkpoint(capsys, data
     model = load_run(out)  # the newest complete checkpoint loads
     saved = sorted(int(p.name[5:-6]) for p in (out / "checkpoints").glob("ckpt-*.index"))
     assert saved and model.step == saved[-1]
+
+
+def test_full_disk_at_the_first_checkpoint_leaves_no_temporary_folder(capsys, data, tiny_disk):
+    """TensorFlow's writer makes ``ckpt-1_temp/``, then the disk is full: nothing of it is left."""
+    out = tiny_disk / "run"
+    code, _, err = run_cli(capsys, "train", "--data", data, "--out", out, "--steps", 4,
+                           "--checkpoint-every", 1, *MODEL, *QUIET)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.strip().endswith(": cannot write (disk full); the run had saved no checkpoint yet "
+                                "and was removed"), err
+    assert not [p for p in tiny_disk.rglob("*") if "_temp" in p.name]
+    assert not out.exists()  # a failed start leaves nothing: the same command runs again as it is
+
+
+def test_full_disk_at_a_resumed_runs_first_checkpoint_keeps_only_the_good_ones(
+        capsys, trained_run, data, tmp_path):
+    """A resumed run whose first save (step 9) does not fit: ckpt-4 and ckpt-8 stay, the run
+    still loads, and ``checkpoints/`` holds no ``ckpt-9_temp`` folder."""
+    source = trained_run[0] / "run"
+    used = sum(-(-f.stat().st_size // 4096) * 4096 for f in source.rglob("*") if f.is_file())
+    disk = next(mounted_tmpfs(tmp_path, f"{used // 1024 + 2048}k"))  # 2 MB free: no checkpoint fits
+    try:
+        run = Path(shutil.copytree(source, disk / "run", symlinks=True))
+        before = sorted(p.name for p in (run / "checkpoints").iterdir())
+        code, _, err = run_cli(capsys, *resume(data, run, "--checkpoint-every", 1, steps=12))
+        after = sorted(p.name for p in (run / "checkpoints").iterdir())
+        assert not [name for name in after if "_temp" in name], after
+        assert after == before, (before, after)
+        assert code == 2, err
+        assert err.strip().endswith(": cannot write (disk full); the last good checkpoint is kept"), err
+        assert load_run(run).step == 8
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+class _FailingManager:
+    """A CheckpointManager stand-in whose save starts TensorFlow's temporaries, then fails."""
+
+    def __init__(self, directory: Path):
+        self.directory, self._prefix = str(directory), str(directory / "ckpt")
+
+    def save(self, checkpoint_number):
+        temp = Path(f"{self._prefix}-{checkpoint_number}_temp")
+        temp.mkdir(exist_ok=True)
+        (temp / "part-00000-of-00001.data-00000-of-00001.tempstate1").write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+
+def test_a_failed_checkpoint_save_removes_only_its_own_temporaries(tmp_path):
+    from types import SimpleNamespace
+
+    from pix2pix_tf.run.callbacks import CheckpointEvery
+
+    ckpt = tmp_path / "checkpoints"
+    ckpt.mkdir()
+    others = ["ckpt-30_temp", "ckpt-3.index", "ckpt-3_temporary.txt", "notes_temp"]
+    for name in others:
+        (ckpt / name).write_text("not this save's")
+    (ckpt / "ckpt-7_temp").mkdir()  # there before the save of step 7: not the save's own
+    saver = CheckpointEvery(_FailingManager(ckpt))
+    with pytest.raises(OSError, match="No space left"):  # the error propagates as it was
+        saver.save(SimpleNamespace(step=3))
+    assert sorted(p.name for p in ckpt.iterdir()) == sorted(others + ["ckpt-7_temp"])
+    assert saver.last_saved_step is None and saver.saves == 0
+    with pytest.raises(OSError):
+        saver.save(SimpleNamespace(step=7))
+    assert (ckpt / "ckpt-7_temp").is_dir()  # kept: this save did not create it

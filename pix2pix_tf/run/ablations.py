@@ -51,7 +51,7 @@ from ..config import Pix2PixConfig, Pix2PixError
 from ..data import find_test_split, make_dataset
 from ..discriminator import build_discriminator, receptive_field
 from ..losses import objective_terms
-from .folder import SUMMARY, load_run, load_run_config
+from .folder import ABLATION_RECORD, SUMMARY, load_run, load_run_config
 from .train import train
 
 # label -> config changes. Each variant names every field it is about, so the other
@@ -125,7 +125,7 @@ GENERATOR_ABLATION = {  # figure 5: the same layers with and without skip connec
     "U-Net": {"net_g": "unet"},
 }
 
-RECORD = "ablation.json"  # in each run folder: what it was trained with, and its measures
+RECORD = ABLATION_RECORD  # in each run folder: what it was trained with, and its measures
 _RUN_CONTROL = ("resume", "overwrite")  # run_ablation decides these
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import os
+import re
+import shutil
 import time
 from pathlib import Path
 
@@ -148,6 +152,53 @@ class EpochReport(keras.callbacks.Callback):
         self.reports += 1
 
 
+def checkpoint_prefix(manager: tf.train.CheckpointManager) -> str:
+    """The path a manager's checkpoint numbers are appended to (``DIR/ckpt``)."""
+    return getattr(manager, "_prefix", None) or os.path.join(manager.directory, "ckpt")
+
+
+def checkpoint_temporaries(prefix: str) -> list[str]:
+    """The temporary entries TensorFlow's writer makes while saving checkpoint ``prefix``.
+
+    Saving ``DIR/ckpt-8`` first writes the shards under ``DIR/ckpt-8_temp/`` (older
+    TensorFlow: ``DIR/ckpt-8_temp_<hex>/``), then merges them into ``ckpt-8.index`` and
+    ``ckpt-8.data-*`` and removes the folder. Only names of exactly that form count:
+    ``ckpt-80_temp`` is not one of ``ckpt-8``'s.
+    """
+    folder, name = os.path.split(prefix)
+    pattern = re.compile(re.escape(name) + r"_temp(_[0-9a-fA-F]+)?")
+    try:
+        entries = os.listdir(folder or ".")
+    except OSError:
+        return []
+    return sorted(os.path.join(folder, e) for e in entries if pattern.fullmatch(e))
+
+
+def remove_checkpoint_temporaries(prefix: str, keep=frozenset()) -> list[str]:
+    """Remove what a failed save of checkpoint ``prefix`` left: its ``_temp`` entries.
+
+    A full disk stops TensorFlow's writer after it made ``ckpt-N_temp/``, and nothing removes
+    it then. Entries in ``keep`` (there before this save) stay. Never raises: the caller is
+    already handling the save's own error.
+
+    Returns:
+        The paths removed.
+    """
+    removed = []
+    for path in checkpoint_temporaries(prefix):
+        if path in keep:
+            continue
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+            removed.append(path)
+        except OSError:
+            pass
+    return removed
+
+
 class CheckpointEvery(keras.callbacks.Callback):
     """Save a tf.train.CheckpointManager every ``every_steps`` steps and at epoch ends.
 
@@ -172,11 +223,21 @@ class CheckpointEvery(keras.callbacks.Callback):
         self._last_time = time.perf_counter()
 
     def save(self, model=None) -> None:
-        """Save now, unless this step is already saved."""
+        """Save now, unless this step is already saved.
+
+        A save that fails (a full disk) removes the ``ckpt-N_temp*`` entries it created (see
+        :func:`remove_checkpoint_temporaries`), then raises the error as it came.
+        """
         step = (model or self.model).step
         if step != self.last_saved_step:
             started = time.perf_counter()
-            self.manager.save(checkpoint_number=step)
+            prefix = f"{checkpoint_prefix(self.manager)}-{step}"
+            before = set(checkpoint_temporaries(prefix))
+            try:
+                self.manager.save(checkpoint_number=step)
+            except BaseException:
+                remove_checkpoint_temporaries(prefix, keep=before)
+                raise
             self.last_saved_step = step
             self._last_time = time.perf_counter()
             self.seconds += self._last_time - started
@@ -312,3 +373,57 @@ class ScalarLogger(keras.callbacks.Callback):
         # the steps after the last epoch end reach the file too: nothing stays in a buffer
         self.train_writer.flush()
         self.val_writer.flush()
+
+
+class HistoryCSV(keras.callbacks.Callback):
+    """One row per epoch in ``root/name`` (``history.csv``), in ``keras.callbacks.CSVLogger``'s format.
+
+    The columns are ``epoch`` and the sorted log keys of the first epoch (``val_*`` too, which
+    the first epoch always has); a value an epoch lacks is written ``NA``. On ``append`` the
+    existing header's columns are kept. The file is opened in place through
+    :func:`pix2pix_tf.safety.open_in_place`, so a ``history.csv`` that is a link, a FIFO or a
+    hard link to somebody's file is refused instead of written through (CSVLogger opens the
+    path and follows it).
+
+    Args:
+        root: the run folder.
+        name: the file's name in it.
+        append: continue an existing file (a resumed run); else start it empty.
+    """
+
+    def __init__(self, root, name: str, append: bool = False):
+        super().__init__()
+        self.root, self.name, self.append = Path(root), name, append
+        self.columns: list[str] | None = None
+        self._file = None
+
+    def on_train_begin(self, logs=None):
+        flags = os.O_RDWR | os.O_CREAT | (os.O_APPEND if self.append else os.O_TRUNC)
+        fd = safety.open_in_place(self.root, self.name, flags)
+        self._file = os.fdopen(fd, "w", newline="", encoding="utf-8")
+        self.columns = None
+        if self.append and os.fstat(fd).st_size:
+            header = os.pread(fd, 1 << 16, 0).split(b"\n", 1)[0].decode("utf-8", "replace")
+            self.columns = next(csv.reader([header]), [])[1:] or None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        writer = csv.writer(self._file)
+        if self.columns is None:
+            self.columns = sorted(logs)
+            writer.writerow(["epoch", *self.columns])
+        writer.writerow([epoch, *(_csv_value(logs.get(k, "NA")) for k in self.columns)])
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _csv_value(value):
+    """A log value as CSVLogger writes it: numbers as they are, arrays as "[a, b]"."""
+    if isinstance(value, str):
+        return value
+    array = np.asarray(value)
+    return value if array.ndim == 0 else f"[{', '.join(map(str, array.ravel()))}]"

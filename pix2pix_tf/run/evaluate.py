@@ -24,7 +24,7 @@ from ..config import Pix2PixConfig, Pix2PixError
 from ..data import find_test_split, make_dataset, split_pairs
 from ..metrics import fid_from_features, image_metrics, inception_feature_extractor
 from .callbacks import image_grid, save_png
-from .folder import (EVALUATION, SAVED_MODEL_PB, ModelError, find_enclosing_run, load_run,
+from .folder import (EVALUATION, SAVED_MODEL_PB, ModelError, check_links_to_run_entry, find_enclosing_run, load_run,
                      load_saved_model, lock_run, resolve_model)
 
 EVALUATION_KIND = "evaluation"  # manifest kind of an evaluation output folder
@@ -146,6 +146,7 @@ def check_evaluation_out(out: Path) -> Path | None:
             elsewhere than ``RUN/evaluation_*``, or a non-empty folder that is not ours.
     """
     safety.check_out_dir(out)
+    check_links_to_run_entry(out)
     holder = find_enclosing_run(out)
     target = out.resolve()
     if holder is not None and (target.parent != holder or EVALUATION not in target.name):

@@ -40,7 +40,7 @@ from .. import safety
 from ..config import Pix2PixConfig, Pix2PixError
 from ..data import to_uint8
 from ..inference import dropout_seed_states, set_inference_mode
-from .folder import SAVED_MODEL, find_enclosing_run, load_run, lock_run
+from .folder import SAVED_MODEL, check_links_to_run_entry, find_enclosing_run, load_run, lock_run
 from .tflite import CALIBRATION_COUNT, calibration_images, convert_generator, tflite_interpreter  # noqa: F401
 
 CONFIG_ASSET = "pix2pix_config.json"
@@ -391,6 +391,7 @@ def check_export_target(run_dir: str | Path, out: str | Path, fmt: str) -> Path 
         from .web import check_web_target
         check_web_target(out, run_dir)
         return None
+    check_links_to_run_entry(out)
     target, run_abs = out.resolve(), run_dir.resolve()
     holder = find_enclosing_run(target)
     if target == run_abs or holder == target:

@@ -11,12 +11,17 @@ A run directory holds everything a run produces::
     RUN/summary.json       steps, wall seconds, images/s, losses, test metrics SUMMARY
     RUN/saved_model/       the generator as a SavedModel (see export.py)       SAVED_MODEL
     RUN/evaluation_SPLIT/  metrics.json, best.png, worst.png (evaluate.py)     EVALUATION
+    RUN/ablation.json      what an ablation variant trained with (ablations.py) ABLATION_RECORD
     RUN/.pix2pix-tf.json   the manifest: this is a pix2pix-tf run, and which entries it wrote
     RUN/.pix2pix-tf.lock   held (flock) by the one process writing the run
 
-Nothing is lost: ``overwrite`` removes only entries the manifest records, and refuses when
-one of those folders holds a file the run did not write; a folder without a manifest is
-never cleared. ``resume`` finds checkpoints from their files when ``checkpoints/checkpoint``
+Nothing is lost: ``overwrite`` removes only entries the manifest records that still are what
+a run writes (a folder holding only a run's files, a file of the run's own kind: JSON config,
+CSV history ...), and refuses otherwise; a folder without a manifest is never cleared.
+Nothing is written through a link: a command that writes into a run first refuses any
+symbolic link or special file among the entries it writes (:func:`check_run_entries`), the
+lock and ``history.csv`` are opened in place with ``O_NOFOLLOW``; so logs on another disk
+means the whole run folder there (``--out`` itself may be a link). ``resume`` finds checkpoints from their files when ``checkpoints/checkpoint``
 is missing or damaged, falls back to older ones that load, and never starts again from 0.
 
 The commands that take "a SavedModel or a run" (``predict``, ``evaluate``) resolve the path
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import sys
 import time
@@ -55,6 +61,9 @@ SUMMARY = "summary.json"
 SAVED_MODEL = "saved_model"
 SAVED_MODEL_PB = "saved_model.pb"  # the file that makes a folder a SavedModel
 EVALUATION = "evaluation_"  # evaluation folders: RUN/evaluation_SPLIT, SAVEDMODEL_evaluation_SPLIT
+ABLATION_RECORD = "ablation.json"
+TFLITE_SUFFIX = ".tflite"  # RUN/NAME.tflite: a TFLite export written into the run (export.py)
+LOG_FOLDERS = ("train", "validation", "images")  # LOGS/NAME: one TensorBoard writer each
 RUN_FILES = (CONFIG, IMAGE_SHAPE, CHECKPOINTS, LOGS, IMAGES, HISTORY, SUMMARY, SAVED_MODEL)
 RUN_KIND = "run"  # the manifest kind of a run folder (see pix2pix_tf.safety)
 
@@ -68,6 +77,8 @@ _OWN_FILES = {
                             r"|assets/.*|assets\.extra/[^/]+|\.pix2pix-tf\.json)"),
     EVALUATION: re.compile(r"(metrics\.json|best\.png|worst\.png|\.pix2pix-tf\.json)"),
 }
+# what a run's top-level files hold, to recognise them before --overwrite removes one
+_FILE_KINDS = {CONFIG: dict, IMAGE_SHAPE: list, SUMMARY: dict, ABLATION_RECORD: dict, HISTORY: "csv"}
 _CKPT_INDEX = re.compile(r"ckpt-(\d+)\.index")
 _POINTER = re.compile(r'^model_checkpoint_path:\s*"([^"]+)"\s*$', re.M)
 
@@ -182,6 +193,97 @@ def foreign_file_in(run_dir: Path, name: str) -> Path | None:
     return None
 
 
+def is_run_path(rel: str) -> bool:
+    """``rel`` (posix, relative to a run folder) is a path a run, export or evaluation writes.
+
+    The layout's one home: the tests enumerate what commands wrote and check it against this.
+
+    Example:
+        >>> is_run_path("checkpoints/ckpt-4.index"), is_run_path("notes.txt")
+        (True, False)
+    """
+    top, _, inner = rel.partition("/")
+    if top in (safety.MANIFEST, safety.LOCK, *_FILE_KINDS):
+        return not inner
+    if top.startswith(safety.TMP_PREFIX):
+        return True
+    if top.endswith(TFLITE_SUFFIX):
+        return not inner
+    key = EVALUATION if EVALUATION in top else SAVED_MODEL if top.startswith(SAVED_MODEL) else top
+    if key not in _OWN_FILES:
+        return False
+    return not inner or bool(_OWN_FILES[key].fullmatch(inner)) or _is_own_folder(key, inner)
+
+
+def _is_own_folder(key: str, inner: str) -> bool:
+    """``inner`` is a folder on the way to files of ``key`` (logs/train, saved_model/variables)."""
+    folders = {LOGS: set(LOG_FOLDERS), SAVED_MODEL: {"variables", "assets", "assets.extra"}}
+    return inner in folders.get(key, set()) or (key == CHECKPOINTS and bool(
+        re.fullmatch(r"ckpt-\d+_temp[^/]*", inner)))
+
+
+def check_run_entries(run_dir: str | Path, names: list[str] | None = None) -> None:
+    """Refuse a symbolic link or special file among the run entries a command will write.
+
+    ``names``: top-level entries (None: every entry of the run's layout present, with the
+    manifest and the lock).
+
+    Raises:
+        WriteError: one line naming the link.
+    """
+    run_dir = Path(run_dir)
+    if names is None:
+        names = [n for n in os.listdir(run_dir) if is_run_path(n)]
+    safety.check_no_links(run_dir, [*names, safety.MANIFEST, safety.LOCK])
+
+
+def check_links_to_run_entry(out: str | Path) -> None:
+    """If ``out`` lies in a run folder (as written, links not followed), refuse links on the way.
+
+    ``evaluate`` and ``export`` write ``RUN/evaluation_SPLIT`` and ``RUN/saved_model``: a link
+    planted there (or a linked folder above the entry) would take the write outside the run.
+
+    Raises:
+        WriteError: one line naming the link.
+    """
+    out = Path(os.path.abspath(out))
+    for folder in out.parents:
+        if folder.is_dir() and (safety.folder_kind(folder) == RUN_KIND or is_run(folder)):
+            check_run_entries(folder, [out.relative_to(folder).parts[0]])
+            return
+
+
+def _unrecognised_entry(run_dir: Path, name: str) -> str | None:
+    """Why the recorded entry ``name`` is not (any more) what a run wrote, or None if it is."""
+    entry = run_dir / name
+    if not (entry.exists() or entry.is_symlink()):
+        return None
+    if not is_run_path(name) or name in (safety.MANIFEST, safety.LOCK):
+        return f"{entry} is recorded in {safety.MANIFEST} but is not an entry a run writes"
+    if entry.is_symlink():
+        return f"{entry} is a symbolic link, not what pix2pix-tf wrote"
+    kind = _FILE_KINDS.get(name)
+    if name.endswith(TFLITE_SUFFIX):
+        with contextlib.suppress(OSError):
+            if entry.is_file() and entry.read_bytes()[4:8] == b"TFL3":  # the flatbuffer's identifier
+                return None
+        return f"{entry} is not a TFLite file"
+    if kind is None:
+        if not entry.is_dir():
+            return f"{entry} is not the folder pix2pix-tf wrote"
+        foreign = foreign_file_in(run_dir, name)
+        return None if foreign is None else f"{foreign} was not written by pix2pix-tf"
+    if not entry.is_file():
+        return f"{entry} is not the file pix2pix-tf wrote"
+    try:
+        text = entry.read_bytes()[:1 << 20].decode("utf-8")
+        ok = (text.startswith("epoch,") or text == "") if kind == "csv" \
+            else isinstance(json.loads(text), kind)
+    except (OSError, ValueError, RecursionError):
+        ok = False
+    return None if ok else f"{entry} does not hold what pix2pix-tf writes there"
+
+
 def check_run_dir(out_dir: str | Path, resume: bool = False, overwrite: bool = False) -> str:
     """Decide, without writing anything, whether ``out_dir`` can hold this run.
 
@@ -218,10 +320,11 @@ def check_run_dir(out_dir: str | Path, resume: bool = False, overwrite: bool = F
                           ".pix2pix-tf.json record of what it wrote, so --overwrite cannot tell "
                           "its files from yours; nothing was removed; --resume it or use a new folder")
     for name in safety.recorded_entries(out_dir):
-        foreign = foreign_file_in(out_dir, name)
-        if foreign is not None:
-            raise RunDirError(f"--overwrite {out_dir}: {foreign} was not written by pix2pix-tf; "
-                              "nothing was removed; move it out of the run folder first")
+        problem = _unrecognised_entry(out_dir, name)
+        if problem is not None:
+            raise RunDirError(f"--overwrite {out_dir}: {problem}; nothing was removed; move it "
+                              "out of the run folder first")
+    check_run_entries(out_dir)
     return state
 
 
@@ -232,6 +335,7 @@ def _check_resumable(out_dir: Path, state: str) -> str:
                           "nothing to resume")
     if not (out_dir / CONFIG).is_file():
         raise RunDirError(f"--resume {out_dir}: nothing to resume (no config.json)")
+    check_run_entries(out_dir)
     if not checkpoint_candidates(out_dir / CHECKPOINTS)[0]:
         raise RunDirError(f"--resume {out_dir}: nothing to resume (no checkpoint ckpt-N.index in "
                           "checkpoints/); start it again with --overwrite")

@@ -33,9 +33,10 @@ from ..fast.distribute import check_global_batch, make_strategy
 from ..inference import set_inference_mode
 from ..model import Pix2Pix
 from .export import export_saved_model
-from .folder import (CHECKPOINTS, HISTORY, IMAGES, LOGS, SAVED_MODEL, check_run_dir, lock_run,
-                     open_run_dir, resolve_run_config, restore_latest, rewrite_pointer,
-                     save_run_start, save_summary)
+from .folder import (CHECKPOINTS, HISTORY, IMAGES, LOG_FOLDERS, LOGS, SAVED_MODEL,
+                     check_run_dir, checkpoint_candidates, lock_run, open_run_dir,
+                     resolve_run_config, restore_latest, rewrite_pointer, save_run_start,
+                     save_summary)
 
 PAPER_EPOCHS = 200  # facades: 200 epochs (appendix 6.3)
 
@@ -84,30 +85,75 @@ def _path_in(message: str, under: Path) -> str | None:
     return None
 
 
+def data_state(data_dir: Path) -> dict[str, tuple[int, int]]:
+    """Size and modification time of every file under ``data_dir`` (links followed), by path.
+
+    Taken after the up-front data check, so that a file that changes or vanishes during
+    training can be named (TensorFlow's decode errors do not name it).
+    """
+    state = {}
+    for folder, _, files in os.walk(data_dir, followlinks=True):
+        for name in files:
+            path = os.path.join(folder, name)
+            with contextlib.suppress(OSError):
+                st = os.stat(path)
+                state[path] = (st.st_size, st.st_mtime_ns)
+    return state
+
+
+def changed_file(data_dir: Path, before: dict[str, tuple[int, int]]) -> str | None:
+    """The first file of ``before`` that is gone or differs now, or None."""
+    for path, (size, mtime) in sorted(before.items()):
+        try:
+            st = os.stat(path)
+        except OSError:
+            return path
+        if (st.st_size, st.st_mtime_ns) != (size, mtime):
+            return path
+    return None
+
+
+KEPT = "; the last good checkpoint is kept"
+NOTHING_KEPT = "; the run had saved no checkpoint yet and was removed"
+
+
+def _out_of_memory(out_dir: Path, what: str) -> Pix2PixError:
+    return Pix2PixError(f"{out_dir}: out of memory during training ({what}); lower --batch-size "
+                        "or --image-size, or close other programs")
+
+
 @contextlib.contextmanager
-def errors_as_one_line(data_dir: Path, out_dir: Path) -> Iterator[None]:
-    """Turn a full disk or a training file that changed mid-run into one line naming the file.
+def errors_as_one_line(data_dir: Path, out_dir: Path,
+                       before: dict[str, tuple[int, int]] | None = None) -> Iterator[None]:
+    """Turn a full disk, exhausted memory or a training file that changed mid-run into one line.
+
+    Args:
+        before: :func:`data_state` of ``data_dir`` after the up-front checks, to name the
+            training file that changed when TensorFlow's error does not.
 
     Raises:
         WriteError: the run folder cannot be written (disk full, read-only ...).
         DataError: a training file disappeared or changed after the up-front check.
+        Pix2PixError: memory ran out.
     """
     try:
         yield
     except Pix2PixError:
         raise
+    except MemoryError:
+        raise _out_of_memory(out_dir, "MemoryError") from None
     except OSError as e:
         where = e.filename or out_dir
-        raise safety.WriteError(f"{where}: cannot write ({safety.describe_os_error(e)}); the "
-                                "last good checkpoint is kept") from None
+        raise safety.WriteError(f"{where}: cannot write ({safety.describe_os_error(e)}){KEPT}") from None
     except tf.errors.OpError as e:
         message = str(e.message or e)
         if "No space left" in message or "Disk quota" in message or "Read-only file" in message:
             where = re.sub(r"(ckpt-\d+)_temp[^/]*/.*", r"\1", _path_in(message, out_dir) or str(out_dir))
             reason = "disk full" if "No space" in message else message.splitlines()[0][:80]
-            raise safety.WriteError(f"{where}: cannot write ({reason}); the last good checkpoint "
-                                    "is kept") from None
-        where = _path_in(message, data_dir)
+            raise safety.WriteError(f"{where}: cannot write ({reason}){KEPT}") from None
+        if isinstance(e, tf.errors.ResourceExhaustedError):
+            raise _out_of_memory(out_dir, type(e).__name__) from None
+        where = _path_in(message, data_dir) or (changed_file(data_dir, before) if before else None)
         first = message.strip().splitlines()[0][:120] if message.strip() else type(e).__name__
         if where is not None:
             raise DataError(f"{where}: changed or disappeared during training ({first})") from None
@@ -214,21 +260,49 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
         test_ds, n_test = (make_dataset(data_dir, test_split, config, skip_bad=skip_bad_files)
                            if test_split else (None, 0))
 
+        before = data_state(data_dir)
         laps.lap("checks")
+        existed = out_dir.exists()
         open_run_dir(out_dir, state, resume, overwrite, held)  # a new folder is locked here
-        if not resume:
-            save_run_start(out_dir, config, shape)
-        with errors_as_one_line(data_dir, out_dir):
-            return _train_in_run(
-                config, data_dir, out_dir, train_pairs, shape, test_ds, test_split, n_test,
-                steps=steps, epochs=epochs, resume=resume, steps_per_epoch=steps_per_epoch,
-                checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
-                checkpoint_min_seconds=checkpoint_min_seconds, log_every=log_every,
-                snapshot_count=snapshot_count, validation_budget=validation_budget, export=export,
-                jit_compile=jit_compile, skip_bad_files=skip_bad_files, strategy=strategy,
-                strategy_name=strategy_name, verbose=verbose,
-                eval_modes=tuple(eval_modes or (config.inference_mode,)), laps=laps,
-                startup_seconds=startup_seconds)
+        try:
+            if not resume:
+                save_run_start(out_dir, config, shape)
+            with errors_as_one_line(data_dir, out_dir, before):
+                return _train_in_run(
+                    config, data_dir, out_dir, train_pairs, shape, test_ds, test_split, n_test,
+                    steps=steps, epochs=epochs, resume=resume, steps_per_epoch=steps_per_epoch,
+                    checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
+                    checkpoint_min_seconds=checkpoint_min_seconds, log_every=log_every,
+                    snapshot_count=snapshot_count, validation_budget=validation_budget, export=export,
+                    jit_compile=jit_compile, skip_bad_files=skip_bad_files, strategy=strategy,
+                    strategy_name=strategy_name, verbose=verbose,
+                    eval_modes=tuple(eval_modes or (config.inference_mode,)), laps=laps,
+                    startup_seconds=startup_seconds)
+        except BaseException as e:
+            if not resume and not checkpoint_candidates(out_dir / CHECKPOINTS)[0]:
+                remove_failed_start(out_dir, created=not existed, was_new=state == "new")
+                if isinstance(e, Pix2PixError) and e.args and isinstance(e.args[0], str):
+                    e.args = (e.args[0].replace(KEPT, NOTHING_KEPT),)
+            raise
+
+
+def remove_failed_start(out_dir: Path, created: bool, was_new: bool) -> None:
+    """Undo a run that failed before its first checkpoint, so the same command can run again.
+
+    Removes the entries the run recorded (all of which it wrote: a new or overwritten run
+    folder holds nothing else of ours); a folder that was new loses its manifest and lock
+    too, and is removed when this run created it. Never raises.
+    """
+    try:
+        safety.remove_recorded(out_dir)
+        safety.remove_temporaries(out_dir)
+        if was_new:
+            for name in (safety.MANIFEST, safety.LOCK):
+                (out_dir / name).unlink(missing_ok=True)
+            if created:
+                out_dir.rmdir()
+    except (OSError, Pix2PixError):
+        pass
 
 
 def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_split, n_test, *,
@@ -243,7 +317,10 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
     spe = min(spe, total_steps)
 
     keras.utils.set_random_seed(config.seed)
-    ckpt_dir = out_dir / CHECKPOINTS
+    # the folders TensorFlow's writers fill, checked (and made) without following a link
+    ckpt_dir = safety.make_dirs(out_dir, CHECKPOINTS)
+    for sub in (IMAGES, *(f"{LOGS}/{name}" for name in LOG_FOLDERS)):
+        safety.make_dirs(out_dir, sub)
     with strategy.scope():  # variables and optimizer slots are mirrored across replicas
         model = Pix2Pix.from_config_object(config, shape=shape)
         model.compile(total_steps=total_steps, jit_compile=jit_compile)
@@ -272,7 +349,7 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
         cb.StopAtStep(total_steps),
         report,  # before the loggers: they read the val_* it adds to the epoch's logs
         cb.ScalarLogger(out_dir / LOGS, every_steps=log_every),
-        keras.callbacks.CSVLogger(str(out_dir / HISTORY), append=resume),
+        cb.HistoryCSV(out_dir, HISTORY, append=resume),
         saver,
     ]
     laps.lap("input_pipeline")
