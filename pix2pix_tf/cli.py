@@ -377,7 +377,8 @@ def _train(args) -> int:
 
 
 def _predict(args) -> int:
-    """Translate an image or a folder of images; status 1 when none could be written."""
+    """Translate an image or a folder of images; the inputs it could not translate are listed
+    (when none could be, predict_files refuses in one line: status 2, nothing written)."""
     from .run.predict import predict_files
     result = predict_files(args.model, args.input, args.out, aligned=args.aligned,
                            side_by_side=args.side_by_side, size_mode=args.size_mode,
@@ -508,17 +509,21 @@ def _precheck(args) -> None:
     """Refusals that need no TensorFlow, made before importing it (fast, and nothing written).
 
     ``train``: the whole config (``--config`` file, flags, PatchGAN depth, memory).
+    ``make-sample``, ``make-pairs``, ``combine``: ``--size`` fits in memory (the estimate of
+    :func:`pix2pix_tf.resources.square_images_memory_bytes` against half of what the machine
+    has available, as ``train``'s estimate is checked).
     ``predict``, ``make-sample``, ``make-pairs``, ``combine``: ``--out`` is usable and
     empty or ours (the commands check again, with the inputs, before writing).
     """
     from pathlib import Path
 
+    _check_size_memory(args)
     if args.command == "train":
         args.checked_config = _config_from_args(args)  # _run trains with it: checked once
         return
     if args.command == "demo":  # model path, palette, gradio installed
         from .demo import check_demo_args
-        check_demo_args(args.model, args.palette)
+        check_demo_args(args.model, args.palette, host=args.host)
         return
     if args.command not in ("predict", "make-sample", "make-pairs", "combine"):
         return
@@ -540,6 +545,23 @@ def _precheck(args) -> None:
         if folder_kind(out) == kind:
             return  # make_pairs counts the pairs there in its message
     OutputFolder(out, kind, overwrite=args.overwrite).check()
+
+
+def _check_size_memory(args) -> None:
+    """Refuse a ``--size`` whose images would not fit in this machine's memory (one line).
+
+    ``make-pairs`` and ``combine --size`` make that many images at once as they have
+    workers (and cores); ``make-sample`` draws one at a time.
+    """
+    size = getattr(args, "size", None)
+    if args.command not in ("make-sample", "make-pairs", "combine") or size is None:
+        return
+    from .resources import check_data_memory, square_images_memory_bytes
+
+    what = {"make-sample": f"drawing {size}x{size} images", "make-pairs": f"making pairs of "
+            f"{size}x{size} images", "combine": f"combining images resized to {size}x{size}"}
+    check_data_memory(square_images_memory_bytes(size, 1 if args.command == "make-sample" else 8),
+                      f"--size {size}: {what[args.command]}")
 
 
 @contextlib.contextmanager

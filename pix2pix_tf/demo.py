@@ -432,7 +432,7 @@ def load_translator(model_path: str | Path) -> Translator:
 
         run = load_run(path)
         mode = run.config.inference_mode
-        generator = set_inference_mode(run.generator, mode)
+        generator = set_inference_mode(run.inference_generator, mode)  # the EMA of G when on, as export
         module = GeneratorModule(generator, run.config, mode)
         config = {**run.config.to_dict(), "inference_mode": mode}
         return Translator(module.translate_uint8, config, tuple(module.size),

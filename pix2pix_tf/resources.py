@@ -4,6 +4,12 @@
 built or written, a config whose training would not fit in this machine's memory
 (``--ngf 100000`` would otherwise allocate for a minute and die out of memory).
 
+The data steps use the same measure of the machine (:func:`available_memory_bytes`) through
+:func:`check_data_memory`: an image whose header promises more pixels than can be decoded
+here (:func:`decode_memory_bytes`), and ``make-pairs`` / ``combine`` at a ``--size`` whose
+images cannot be made here (:func:`square_images_memory_bytes`), are refused before any
+pixel is decoded or any file is written.
+
 Example:
     >>> from pix2pix_tf.config import Pix2PixConfig
     >>> g, d = parameter_count(Pix2PixConfig())
@@ -86,6 +92,83 @@ def check_memory(config: "Pix2PixConfig", available: int | None = None) -> None:
         raise ResourceError(f"config {fields}: training needs about {format_bytes(need)} of "
                             f"memory; this machine has {format_bytes(available)} available",
                             field=names[0])
+
+
+# ------------------------------------------------------------------ images and data commands
+DECODE_BYTES_PER_PIXEL = 40  # uint8 decode (up to 4 channels) + three float32 RGB copies
+SQUARE_BYTES_PER_PIXEL = 96  # about eight float32 RGB copies of a square being made
+DATA_MEMORY_SHARE = 2  # a data step may take at most 1/2 of the available memory
+DATA_CHECK_FLOOR = 256 * 1000 ** 2  # smaller needs fit any machine TensorFlow runs on
+
+
+def decode_memory_bytes(height: int, width: int) -> int:
+    """Memory to decode one ``height`` x ``width`` image and prepare it for the model.
+
+    The uint8 decode (up to 4 channels), then three float32 RGB copies of the same size: the
+    cast the input pipeline makes, its A|B halves or resize, and the output of the next op.
+
+    Example:
+        >>> format_bytes(decode_memory_bytes(20000, 20000))
+        '16.0 GB'
+    """
+    return int(height) * int(width) * DECODE_BYTES_PER_PIXEL
+
+
+def square_images_memory_bytes(size: int, workers: int = 8) -> int:
+    """Memory to make ``size`` x ``size`` images (``make-pairs``, ``combine --size``).
+
+    Each image being made holds about eight float32 RGB copies of its square (the resize,
+    the degradation's intermediate maps, the A|B concatenation, the encoder's input); as
+    many are made at once as there are workers and cores (:func:`parallel_workers`).
+    """
+    return parallel_workers(workers) * int(size) ** 2 * SQUARE_BYTES_PER_PIXEL
+
+
+def parallel_workers(workers: int) -> int:
+    """How many of ``workers`` threads work at once: at most one per core this process may use."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(int(workers), cores))
+
+
+def check_data_memory(need: int, what: str, available: int | None = None,
+                      error: type[Exception] = ResourceError) -> None:
+    """Refuse a data step whose memory estimate exceeds half of the available memory.
+
+    Half, because the step is not alone: TensorFlow itself, the model, and the other images
+    in flight need the rest. Estimates under :data:`DATA_CHECK_FLOOR` pass without reading
+    the machine's memory (every data folder of ordinary images).
+
+    Args:
+        need: the estimate, in bytes (:func:`decode_memory_bytes`,
+            :func:`square_images_memory_bytes`).
+        what: the start of the message: the file (and its size) or the flag.
+        available: bytes of memory; None reads :func:`available_memory_bytes` (when that
+            cannot be read the check is skipped).
+        error: the exception class to raise (a :class:`~pix2pix_tf.errors.Pix2PixError`;
+            ``DataError`` for a file, so ``--skip-bad-files`` can leave it out).
+
+    Raises:
+        ``error``: one line with ``what``, the estimate and the available memory.
+
+    Example:
+        >>> check_data_memory(decode_memory_bytes(20000, 20000), "x.png: 20000x20000",
+        ...                   available=8 * 1000 ** 3)
+        Traceback (most recent call last):
+        ...
+        pix2pix_tf.errors.ResourceError: x.png: 20000x20000 needs about 16.0 GB of memory, more than half of the 8.0 GB this machine has available
+    """
+    if need <= DATA_CHECK_FLOOR:
+        return
+    if available is None:
+        available = available_memory_bytes()
+    if available is None:
+        return
+    if need > available // DATA_MEMORY_SHARE:
+        raise error(f"{what} needs about {format_bytes(need)} of memory, more than half of the "
+                    f"{format_bytes(available)} this machine has available")
 
 
 def _conv(k: int, c_in: int, c_out: int, bias: bool) -> int:

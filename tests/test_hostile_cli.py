@@ -11,37 +11,14 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import make_pair, write_image
-from pix2pix_tf.cli import main
+from clirun import assert_refused, run
 from treesnap import changed, snapshot
-
-
-def run(capsys, *argv) -> tuple[int, str, str, float]:
-    start = time.perf_counter()
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:  # argparse
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err, time.perf_counter() - start
-
-
-def assert_refused(result, *fragments) -> str:
-    code, out, err, _ = result
-    assert code == 2, (code, out, err)
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("pix2pix-tf") and ": error: " in lines[0], lines[0]
-    for fragment in fragments:
-        assert str(fragment) in lines[0], lines[0]
-    return lines[0]
 
 
 @contextlib.contextmanager

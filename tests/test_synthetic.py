@@ -125,7 +125,7 @@ def test_write_sample_png_is_lossless(tmp_path):
     write_sample(tmp_path, n_train=2, n_test=0, size=48, seed=4, image_format="png")
     files = _files(tmp_path, "train")
     assert [p.name for p in files] == ["0000.png", "0001.png"]
-    assert list((tmp_path / "test").iterdir()) == []
+    assert not (tmp_path / "test").exists()  # no empty split folder: train would refuse it
     palette = np.array(list(LABEL_COLORS.values()), dtype=np.uint8)
     for p in files:
         img = tf.io.decode_image(p.read_bytes()).numpy()
@@ -173,3 +173,27 @@ def test_write_sample_rejects_bad_arguments(tmp_path, kwargs, match):
 def test_write_sample_accepts_jpeg_spelling(tmp_path):
     write_sample(tmp_path, n_train=1, n_test=1, size=16, image_format="JPEG", quality=80)
     assert (tmp_path / "train" / "0000.jpg").exists() and (tmp_path / "test" / "0000.jpg").exists()
+
+
+def test_make_sample_without_test_images_writes_no_test_folder_and_trains(tmp_path, capsys):
+    """``make-sample --test 0`` then ``train``: no empty test/ that train refuses, and the
+    run trains without a test split; replacing a sample that had one removes its test/."""
+    import json
+
+    from pix2pix_tf import cli
+
+    data = tmp_path / "data"
+    assert cli.main(["make-sample", "--out", str(data), "--train", "2", "--test", "1",
+                     "--size", "64"]) == 0
+    assert (data / "test" / "0000.jpg").is_file()
+    assert cli.main(["make-sample", "--out", str(data), "--train", "2", "--test", "0",
+                     "--size", "64", "--overwrite"]) == 0
+    assert sorted(p.name for p in data.iterdir()) == [".pix2pix-tf.json", "train"]
+    capsys.readouterr()
+    run = tmp_path / "run"
+    code = cli.main(["train", "--data", str(data), "--out", str(run), "--steps", "1",
+                     "--image-size", "64", "--ngf", "8", "--ndf", "8", "--quiet", "--no-export"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["steps"] == 1 and summary["test_split"] is None and summary["test_images"] == 0

@@ -19,13 +19,11 @@ shape so that batches stack (:func:`~pix2pix_tf.data.files.check_pairs` checks i
 
 from __future__ import annotations
 
-import functools
 import math
-import os
 from pathlib import Path
 
 from ..config import MAX_UNET_DEPTH, Pix2PixConfig
-from .files import DataError, Pair, check_pairs, list_pairs, read_image
+from .files import DataError, Pair, check_decodable, check_pairs, image_header, list_pairs
 
 MAX_STRETCH = 0.1  # scale_width / none: largest change of a side when rounding to the stride
 
@@ -44,33 +42,19 @@ def generator_stride(config: Pix2PixConfig) -> int:
 def read_image_size(path: str | Path) -> tuple[int, int]:
     """(height, width) of an image file from its header, without decoding the pixels.
 
-    Remembered per file (name, size and modification time), so the several checks of one
-    run (:func:`~pix2pix_tf.data.files.split_pairs`, :func:`train_image_shape`,
+    The size as viewers show the image: with its EXIF orientation applied, as the pipeline
+    decodes it. Remembered per file (name, size and modification time), so the several
+    checks of one run (:func:`~pix2pix_tf.data.files.split_pairs`, :func:`train_image_shape`,
     :func:`~pix2pix_tf.data.pipeline.make_dataset`) read each header once.
 
     Raises:
-        DataError: naming the file when its header cannot be read.
+        DataError: naming the file when its header cannot be read, or when the image is too
+            large to decode on this machine (naming its width x height;
+            :func:`~pix2pix_tf.data.files.check_decodable`).
     """
-    try:
-        st = os.stat(path)
-    except OSError as e:
-        raise DataError(f"{path}: cannot be read ({e.strerror})") from None
-    return _header_size(os.fspath(path), st.st_size, st.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _header_size(path: str, size: int, mtime_ns: int) -> tuple[int, int]:
-    """(height, width) from the header; ``size`` and ``mtime_ns`` only key the cache."""
-    try:
-        from PIL import Image  # installed with matplotlib; reads only the header
-    except ImportError:  # pragma: no cover
-        return tuple(int(v) for v in read_image(path).shape[:2])
-    try:
-        with Image.open(path) as im:
-            width, height = im.size
-    except (OSError, SyntaxError, ValueError) as e:
-        raise DataError(f"{path}: not a readable JPEG/PNG image ({e})") from None
-    return height, width
+    header = image_header(path)
+    check_decodable(path, header)
+    return header.height, header.width
 
 
 def input_size(pair: Pair, config: Pix2PixConfig) -> tuple[int, int]:

@@ -29,6 +29,7 @@ import tensorflow as tf
 from ..config import RESIZE_METHODS
 from ..data import DataError, list_images, read_image
 from ..outputs import OutputFolder
+from ..resources import check_data_memory, square_images_memory_bytes
 from .standard import SPLITS
 
 FORMATS = ("jpg", "png")
@@ -176,6 +177,9 @@ def combine_folders(a_dir: str | Path, b_dir: str | Path, out_dir: str | Path, s
         DataError: naming the folders or files: missing or empty folders, names only in A
             or only in B, differing split folders, unreadable images (nothing is left
             written then), an output folder that is an input folder, or bad arguments.
+        ResourceError: images of ``size`` would not fit in this machine's memory
+            (:func:`pix2pix_tf.resources.check_data_memory`); an A or B image too large to
+            decode here is an unreadable image (DataError, named with its size).
         NameCollision: two A files map to one output name (``x.png`` and ``X.png``).
         WriteError: ``out_dir`` unusable or not ours (see above), or a file cannot be
             written (disk full: the files this call created are removed again).
@@ -190,6 +194,9 @@ def combine_folders(a_dir: str | Path, b_dir: str | Path, out_dir: str | Path, s
         raise DataError(f"image_format={image_format!r}: use one of {', '.join(FORMATS)} or None")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
         raise DataError(f"size={size!r}: must be a positive integer or None")
+    if size is not None:  # before anything is read or written
+        check_data_memory(square_images_memory_bytes(size, workers), f"size={size}: combining "
+                          f"images resized to {size}x{size}")
     if not isinstance(jpeg_quality, int) or not 1 <= jpeg_quality <= 100:
         raise DataError(f"jpeg_quality={jpeg_quality!r}: must be an integer in 1..100")
     if resize_method not in RESIZE_METHODS:

@@ -43,6 +43,7 @@ import tensorflow as tf
 from ..config import Pix2PixError
 from ..data import IMAGE_EXTENSIONS, DataError, list_images, read_image
 from ..outputs import NameCollision, OutputFolder, describe_collisions, find_collisions
+from ..resources import check_data_memory, square_images_memory_bytes
 from ..safety import folder_kind
 from .recipe_options import DEFAULT_OPTIONS, OPTION_HELP, TASKS
 
@@ -527,8 +528,10 @@ def make_pairs(task: str, src_dir, out_dir, size: int = 256, val_fraction: float
 
     Raises:
         RecipeError: unknown task or bad options/arguments.
+        ResourceError: pairs of ``size`` would not fit in this machine's memory
+            (:func:`pix2pix_tf.resources.check_data_memory`), refused before anything is read.
         DataError: src_dir missing or without images, out_dir already holds pairs (without
-            ``overwrite``), or no readable photo.
+            ``overwrite``), or no readable photo (one too large to decode here is skipped).
         NameCollision: two photos would get the same output name (listed).
         WriteError: out_dir unusable or holding files pix2pix-tf did not write, or a file
             cannot be written (disk full, read-only).
@@ -536,6 +539,8 @@ def make_pairs(task: str, src_dir, out_dir, size: int = 256, val_fraction: float
     start = time.perf_counter()
     opts = resolve_options(task, **options)
     size = _check_size(size)
+    check_data_memory(square_images_memory_bytes(size, workers), f"size = {size}: making pairs "
+                      f"of {size}x{size} images")
     _check_mode(mode)
     for name, frac in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 <= frac < 1:

@@ -537,7 +537,9 @@ def write_sample(
     """Write a small synthetic facades dataset in the aligned pix2pix layout.
 
     Files are ``out_dir/train/0000.jpg ...`` and ``out_dir/test/0000.jpg ...``,
-    each an A|B image of shape (size, 2 * size, 3). Per-image seeds are derived
+    each an A|B image of shape (size, 2 * size, 3); with ``n_test=0`` no ``test/`` folder
+    is written (nor kept from an earlier sample replaced with ``overwrite``), so the folder
+    trains without a test split. Per-image seeds are derived
     from ``seed``, the split and the index, so train and test never share a
     seed and the same arguments always give byte-identical files.
 
@@ -589,7 +591,9 @@ def write_sample(
     files = {f"{split}/{i:04d}.{fmt}": f"{split} image {i}"
              for split, count in counts.items() for i in range(count)}
     out = OutputFolder(out_dir, OUTPUT_KIND, overwrite=overwrite).check()
-    out.plan(files, folders=tuple(counts)).open()  # an empty test/ is still made when n_test = 0
+    # no test/ at all when n_test = 0: an empty split folder is one ``train`` refuses, while
+    # a dataset without one trains without a test split
+    out.plan(files, folders=tuple(split for split, count in counts.items() if count)).open()
     try:
         for split, count in counts.items():
             for i in range(count):

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -39,9 +40,21 @@ import numpy as np
 import tensorflow as tf
 
 from ..config import Pix2PixConfig, Pix2PixError
+from ..data.pipeline import native_stderr_filtered
 
 #: default number of images a ``--quantize int8`` export is calibrated on
 CALIBRATION_COUNT = 100
+
+#: Notices an int8 export writes straight to file descriptor 2 (past TensorFlow's log level),
+#: dropped by :func:`~pix2pix_tf.data.pipeline.native_stderr_filtered`: the converter's
+#: quantizer prints its settings on every full-integer conversion, and the first uint8 op of
+#: the calibration reads says oneDNN falls back to TensorFlow's own kernel on this CPU.
+INT8_EXPORT_MESSAGES = tuple(re.compile(p) for p in (
+    r"fully_quantize: \d+, inference_type: \d+, input_inference_type: \w+, "
+    r"output_inference_type: \w+",
+    r"[IWEF]\d{4} +[\d:.]+ +\d+ util\.cc:\d+\] oneDNN supports DT_UINT8 only on platforms "
+    r"with AVX-512\. Falling back to the default Eigen-based implementation if present\.",
+))
 
 
 def usable_cpus() -> int:
@@ -148,10 +161,12 @@ def calibration_images(data_dir: str | Path, config: Pix2PixConfig, count: int =
     ds, _ = make_dataset(data_dir, "train", config, training=False, pairs=pairs, parallel=False)
     h, w = shape or (config.image_size, config.image_size)
     images = []
-    for x, _ in ds:  # (1, H', W', C_in) in [-1, 1]
-        if tuple(x.shape[1:3]) != (h, w):
-            x = tf.clip_by_value(tf.image.resize(x, (h, w), method="bicubic", antialias=True), -1.0, 1.0)
-        images.append(x[0].numpy())
+    with native_stderr_filtered(INT8_EXPORT_MESSAGES):
+        for x, _ in ds:  # (1, H', W', C_in) in [-1, 1]
+            if tuple(x.shape[1:3]) != (h, w):
+                x = tf.clip_by_value(tf.image.resize(x, (h, w), method="bicubic", antialias=True),
+                                     -1.0, 1.0)
+            images.append(x[0].numpy())
     return np.stack(images).astype(np.float32)
 
 
@@ -199,6 +214,6 @@ def convert_generator(generator, input_shape: tuple[int, int, int], quantize: st
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         # inference_input_type / inference_output_type stay float32: a QUANTIZE op at the
         # input and a DEQUANTIZE at the output keep the file's interface the float32 one's
-    with warnings.catch_warnings():  # "Statistics for quantized inputs were expected ..."
-        warnings.simplefilter("ignore", UserWarning)
+    with warnings.catch_warnings(), native_stderr_filtered(INT8_EXPORT_MESSAGES):
+        warnings.simplefilter("ignore", UserWarning)  # "Statistics for quantized inputs were expected ..."
         return converter.convert()
