@@ -269,11 +269,11 @@ class Pix2PixConfig:
             if self.unet_depth is not None and self.unet_depth != fixed:
                 raise ConfigError(
                     f"config field 'unet_depth' = {self.unet_depth!r}: net_g {self.net_g!r} has a fixed "
-                    f"depth of {fixed}; leave unet_depth unset or use net_g 'unet'")
+                    f"depth of {fixed}; leave unet_depth unset or use net_g 'unet'", field="unet_depth")
             if self.image_size % (2 ** fixed):
                 raise ConfigError(
                     f"config field 'image_size' = {self.image_size}: net_g {self.net_g!r} needs a "
-                    f"multiple of {2 ** fixed}")
+                    f"multiple of {2 ** fixed}", field="image_size")
             return fixed
         if self.unet_depth is not None:
             if not isinstance(self.unet_depth, int) or self.unet_depth < 2:
@@ -291,7 +291,7 @@ class Pix2PixConfig:
         if depth < 2:
             raise ConfigError(
                 f"config field 'image_size' = {self.image_size}: must be divisible by 4 at least "
-                "(a power of two such as 64, 128, 256 is best)")
+                "(a power of two such as 64, 128, 256 is best)", field="image_size")
         return depth
 
     @property

@@ -79,7 +79,7 @@ def build_discriminator(config: Pix2PixConfig, name: str | None = None,
         at = "" if config.num_d == 1 else f" at D's smallest scale (num_d {config.num_d})"
         raise ConfigError(
             f"config field 'n_layers_d' = {config.n_layers_d}: too deep for image_size {size}{at}; "
-            "the PatchGAN needs image_size / 2**n_layers_d >= 3 to output a logit")
+            "the PatchGAN needs image_size / 2**n_layers_d >= 3 to output a logit", field="n_layers_d")
     conditional = discriminator_is_conditional(config)
     tar = keras.Input((h, w, config.output_channels), name="target_image")
     if conditional:
