@@ -5,7 +5,7 @@ for the steady-state step. This script runs whole processes side by side, interl
 (``ours, tutorial`` in one round, ``tutorial, ours`` in the next: the machine is small and
 shared, so only ratios measured in one sitting mean something):
 
-* ``pix2pix_tf``: ``python -m pix2pix_tf.cli train --data D --out R --steps N
+* ``pix2pix_tf``: ``python -m pix2pix_tf.apps.cli train --data D --out R --steps N
   --direction BtoA --quiet`` with the defaults otherwise (snapshots, TensorBoard, checkpoints,
   test metrics, SavedModel); its phases come from the run's own ``summary.json: timings``;
 * ``tutorial``: ``benchmarks/tutorial_run.py`` (the tensorflow.org tutorial's program:
@@ -64,7 +64,7 @@ def subset(source: Path, dest: Path, n_train: int, n_test: int) -> Path:
 
 
 def run_ours(data: Path, out: Path, steps: int, size: int, pythonpath: str | None = None) -> dict:
-    cmd = [sys.executable, "-m", "pix2pix_tf.cli", "train", "--data", str(data), "--out", str(out),
+    cmd = [sys.executable, "-m", "pix2pix_tf.apps.cli", "train", "--data", str(data), "--out", str(out),
            "--steps", str(steps), "--direction", "BtoA", "--image-size", str(size),
            "--load-size", str(size + size * 30 // 256), "--quiet"]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")

@@ -50,7 +50,7 @@ import tensorflow as tf  # noqa: E402
 
 from pix2pix_tf.config import Pix2PixConfig  # noqa: E402
 from pix2pix_tf.generator import build_generator  # noqa: E402
-from pix2pix_tf.inference import set_inference_mode  # noqa: E402
+from pix2pix_tf.layers import set_inference_mode  # noqa: E402
 from pix2pix_tf.metrics import image_metrics  # noqa: E402
 from pix2pix_tf.run.export import export_saved_model, export_tflite  # noqa: E402
 from pix2pix_tf.run.tflite import (calibration_images, convert_generator, run_tflite,  # noqa: E402

@@ -6,7 +6,7 @@ measures each on the test split in the deterministic inference mode:
 
 * L1, PSNR, SSIM (the run's end-of-training test metrics);
 * sharpness of the outputs and of the real targets (mean gradient magnitude,
-  :func:`pix2pix_tf.run.ablations.sharpness`): below the targets' is blurrier than real;
+  :func:`pix2pix_tf.course.ablations.sharpness`): below the targets' is blurrier than real;
 * seconds per training step (the run's ``summary.json``), the parameters of G and D and
   D's receptive field per scale.
 
@@ -31,7 +31,7 @@ Variants (``--variants``, default all; ``perceptual`` needs ``--perceptual-weigh
 Runs live in ``OUT/<variant>/`` (normal run folders); ``OUT/progress.json`` says which are
 done. Run it in the background and, if it is killed, run the same command again: finished
 variants are reused (matched by config, steps, data and options, as
-:func:`pix2pix_tf.run.ablations.run_ablation` does), an interrupted one resumes from its last
+:func:`pix2pix_tf.course.ablations.run_ablation` does), an interrupted one resumes from its last
 checkpoint (every ``--checkpoint-every`` steps), the others are trained.
 
 Usage:
@@ -100,7 +100,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _save_progress(out: Path, progress: dict) -> None:
-    from pix2pix_tf.safety import atomic_write_text
+    from pix2pix_tf.host.writes import atomic_write_text
 
     atomic_write_text(out / PROGRESS, json.dumps(progress, indent=2) + "\n")
 
@@ -111,7 +111,7 @@ def run_variant(label: str, config, data: Path, out: Path, steps: int, train_kwa
     import keras
 
     from pix2pix_tf.discriminator import build_discriminator, receptive_fields
-    from pix2pix_tf.run.ablations import RECORD, _find_run, _measure, _run_key, _write_record, run_name
+    from pix2pix_tf.course.ablations import RECORD, _find_run, _measure, _run_key, _write_record, run_name
     from pix2pix_tf.run.folder import CHECKPOINTS, SUMMARY, checkpoint_candidates
     from pix2pix_tf.run.train import train
 
@@ -296,7 +296,7 @@ def main(argv=None) -> dict:
                                                           args.batch_size)}
         result["seconds"] = round(time.perf_counter() - t0, 1)
         if args.out is not None:
-            from pix2pix_tf.safety import atomic_write_text
+            from pix2pix_tf.host.writes import atomic_write_text
 
             atomic_write_text(out / "results.json", json.dumps(result, indent=2) + "\n")
     return result

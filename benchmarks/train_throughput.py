@@ -7,7 +7,7 @@ and noisy, so per-round ratios measured side by side are what counts):
 * ``plain``: ``Pix2Pix`` with every optimization off: float32, Keras' own Adam and batch
   norm, TensorFlow's convolution kernels everywhere (``conv_impl="native"``), no XLA.
 * ``fused_adam``: plain + :class:`pix2pix_tf.fast.adam.FusedAdam` (one kernel per weight
-  update) + the fused batch-norm kernel (:class:`pix2pix_tf.inference.BatchNorm`).
+  update) + the fused batch-norm kernel (:class:`pix2pix_tf.layers.BatchNorm`).
 * ``default``: what ``pix2pix-tf train`` runs on this machine: fused_adam and, on CPU, the
   4x4 stride-2 convolutions of small maps as matmuls (``conv_impl="auto"``, see fast/matmul.py).
 * ``default_xla``: the same, train step compiled with XLA (``jit_compile=True``).
@@ -50,7 +50,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow.python.profiler import model_analyzer, option_builder  # noqa: E402
 
-from pix2pix_tf.inference import BatchNorm, walk_layers  # noqa: E402
+from pix2pix_tf.layers import BatchNorm, walk_layers  # noqa: E402
 from pix2pix_tf.config import Pix2PixConfig  # noqa: E402
 from pix2pix_tf.model import Pix2Pix  # noqa: E402
 

@@ -4,7 +4,7 @@ The paper (appendix 6.1) writes its networks with two block types:
 ``Ck`` = Convolution-BatchNorm-ReLU with k filters, and ``CDk`` = Convolution-BatchNorm-
 Dropout-ReLU with a dropout rate of 50%. All convolutions are 4x4 with stride 2.
 
-The normalisation and dropout layers are pix2pix's own (:mod:`pix2pix_tf.inference`:
+The normalisation and dropout layers are pix2pix's own (:mod:`pix2pix_tf.layers`:
 they can stay stochastic at test time); the convolutions are Keras' (or, on CPU, the same
 layers with a faster kernel for small maps: :mod:`pix2pix_tf.fast.matmul`).
 """
@@ -16,7 +16,7 @@ import keras
 from .config import Pix2PixConfig
 from .fast import cpu_speed_paths
 from .fast.matmul import MATMUL_MAX_CONV, MATMUL_MAX_DECONV, MatmulConv2D, MatmulConv2DTranspose, use_matmul
-from .inference import MODE_TABLE, BatchNorm, NoiseDropout
+from .layers import MODE_TABLE, BatchNorm, NoiseDropout
 
 
 def conv_init(config: Pix2PixConfig) -> keras.initializers.Initializer:

@@ -221,7 +221,7 @@ class Pix2PixConfig:
           pixels (:func:`max_patchgan_layers`), at the smallest scale when ``num_d > 1``;
         * with ``lambda_perceptual > 0``, ``perceptual_weights`` must be a readable local
           ``.keras`` or ``.h5`` file (checked here, loaded at the first training step);
-        * the memory estimate must fit the machine (:func:`pix2pix_tf.resources.check_memory`).
+        * the memory estimate must fit the machine (:func:`pix2pix_tf.host.memory.check_memory`).
 
         Args:
             available: bytes of memory; None reads what the machine has available.
@@ -247,7 +247,7 @@ class Pix2PixConfig:
                     f"2**n_layers_d >= 3 to output a logit (at most {deepest} here)", field="n_layers_d")
         if self.lambda_perceptual > 0:
             check_perceptual_file(self.perceptual_weights)
-        from .resources import check_memory  # the size estimate lives beside the config
+        from .host.memory import check_memory  # the size estimate lives beside the config
         check_memory(self, available)
         return self
 
@@ -331,7 +331,7 @@ class Pix2PixConfig:
         Raises:
             WriteError: the file cannot be written (disk full, read-only, ...).
         """
-        from .safety import atomic_write_text  # safety imports this module
+        from .host.writes import atomic_write_text  # safety imports this module
 
         atomic_write_text(path, self.to_json() + "\n")
 
@@ -425,7 +425,7 @@ def check_perceptual_file(path: str) -> None:
     """Refuse a ``perceptual_weights`` path that is not a readable local .keras / .h5 file.
 
     Only the file is checked (no TensorFlow needed); the network is loaded at the first
-    training step (:mod:`pix2pix_tf.perceptual`). Nothing is ever downloaded.
+    training step (:mod:`pix2pix_tf.successors.perceptual`). Nothing is ever downloaded.
 
     Raises:
         ConfigError: one line naming the field and the path.

@@ -24,7 +24,7 @@ import re
 import keras
 
 from .blocks import conv_init, downsample, norm_layer, spectral_normalized
-from .inference import walk_layers
+from .layers import walk_layers
 from .config import ConfigError, Pix2PixConfig
 from .losses import objective_terms
 

@@ -6,7 +6,7 @@ training run that diverged). The message names the file, folder, flag or config 
 
 The subclasses live beside the code that raises them: :class:`ConfigError` here;
 ``DataError`` (:mod:`pix2pix_tf.data`), ``RunDirError`` (:mod:`pix2pix_tf.run.folder`),
-``WriteError`` and ``FolderBusy`` (:mod:`pix2pix_tf.safety`), ``DatasetError``
+``WriteError`` and ``FolderBusy`` (:mod:`pix2pix_tf.host.writes`), ``DatasetError``
 (:mod:`pix2pix_tf.datasets.standard`), ``TrainingDiverged`` (:mod:`pix2pix_tf.run.callbacks`).
 
 Example:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import keras
 
-from .inference import NoiseDropout, MODE_TABLE
+from .layers import NoiseDropout, MODE_TABLE
 from .blocks import conv_init, downsample, norm_layer, resize_conv, upsample
 from .config import Pix2PixConfig
 

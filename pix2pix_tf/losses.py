@@ -157,7 +157,7 @@ def perceptual_loss(real_features, fake_features, weights) -> tf.Tensor:
 
     Args:
         real_features, fake_features: lists of feature maps of y and of G(x) (the same
-            network, e.g. VGG19's block outputs; see :mod:`pix2pix_tf.perceptual`).
+            network, e.g. VGG19's block outputs; see :mod:`pix2pix_tf.successors.perceptual`).
         weights: one weight per feature map (pix2pixHD's VGG loss: 1/32, 1/16, 1/8, 1/4, 1).
 
     Returns:

@@ -26,7 +26,7 @@ import tensorflow as tf
 from . import losses, schedule
 from .fast import cpu_speed_paths
 from .fast.adam import FusedAdam
-from .inference import dropout_seed_states
+from .layers import dropout_seed_states
 from .config import Pix2PixConfig
 from .discriminator import build_discriminator, discriminator_features, discriminator_is_conditional
 from .generator import build_generator
@@ -372,10 +372,10 @@ class Pix2Pix(keras.Model):
 
     def _perceptual_network(self):
         """The perceptual loss's frozen network, loaded from ``config.perceptual_weights`` on
-        first use (:func:`pix2pix_tf.perceptual.load_feature_network`), outside any traced
+        first use (:func:`pix2pix_tf.successors.perceptual.load_feature_network`), outside any traced
         function: loading, evaluating or exporting a run never needs the file."""
         if self._perceptual.model is None:
-            from .perceptual import load_feature_network
+            from .successors.perceptual import load_feature_network
 
             with tf.init_scope():  # build its variables eagerly, even while fit traces the step
                 self._perceptual.model = load_feature_network(self.config.perceptual_weights)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from pix2pix_tf.cli import main
+from pix2pix_tf.apps.cli import main
 
 
 def run(capsys, *argv) -> tuple[int, str, str, float]:

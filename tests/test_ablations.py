@@ -1,4 +1,4 @@
-"""The paper's ablations (pix2pix_tf.run.ablations): variant tables, runs and their reuse, sharpness."""
+"""The paper's ablations (pix2pix_tf.course.ablations): variant tables, runs and their reuse, sharpness."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 import tensorflow as tf
 
 from conftest import SAMPLE_DATA, make_pair, write_image
-from pix2pix_tf.run import ablations
-from pix2pix_tf.run.ablations import (GENERATOR_ABLATION, LAMBDA_SWEEP, OBJECTIVE_ABLATION,
+from pix2pix_tf.course import ablations
+from pix2pix_tf.course.ablations import (GENERATOR_ABLATION, LAMBDA_SWEEP, OBJECTIVE_ABLATION,
                                   PATCH_ABLATION, UNCONDITIONAL_ABLATION, AblationError,
                                   ablation_table, discriminator_receptive_field, l1_weight,
                                   lambda_sweep, plot_lambda_sweep, run_ablation, run_name, sharpness,

@@ -24,7 +24,7 @@ def test_public_api_names_resolve_to_their_modules():
 
 
 def test_importing_the_package_does_not_import_tensorflow():
-    code = "import sys, pix2pix_tf, pix2pix_tf.cli; print('tensorflow' in sys.modules)"
+    code = "import sys, pix2pix_tf, pix2pix_tf.apps.cli; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

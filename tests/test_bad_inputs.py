@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import make_pair, write_image
-from pix2pix_tf import cli
+from pix2pix_tf.apps import cli
 from pix2pix_tf.config import Pix2PixConfig
 from pix2pix_tf.data import make_dataset
 from pix2pix_tf.run.train import train

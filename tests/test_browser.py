@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pix2pix_tf.run import web
+from pix2pix_tf.web import page as web
 
 pytestmark = pytest.mark.slow
 
@@ -122,7 +122,7 @@ def compare(page, translate) -> tuple[int, float]:
 @pytest.fixture(scope="module")
 def site(trained_run, litert_dir, tmp_path_factory):
     """The shared tiny run (64x64, ngf 8) exported with the facades palette and a copied runtime."""
-    from pix2pix_tf import cli
+    from pix2pix_tf.apps import cli
 
     root, _, _ = trained_run
     out = tmp_path_factory.mktemp("browser") / "site"
@@ -132,7 +132,7 @@ def site(trained_run, litert_dir, tmp_path_factory):
 
 
 def test_drawing_in_the_browser_translates_like_python(playwright, site, trained_run, tmp_path):
-    from pix2pix_tf.draw import DrawAndSee
+    from pix2pix_tf.web.draw import DrawAndSee
     from pix2pix_tf.run.folder import load_run
 
     root, _, cfg = trained_run
@@ -186,7 +186,7 @@ def test_drawing_in_the_browser_translates_like_python(playwright, site, trained
 
 def test_webgpu_when_the_browser_has_an_adapter(playwright, site, trained_run, tmp_path):
     """WebGPU through SwiftShader (a software adapter) when this Chromium offers it; else skipped."""
-    from pix2pix_tf.draw import DrawAndSee
+    from pix2pix_tf.web.draw import DrawAndSee
     from pix2pix_tf.run.folder import load_run
 
     root, _, cfg = trained_run
@@ -217,7 +217,7 @@ def test_a_grayscale_model_gets_tensorflows_gray(playwright, litert_dir, tmp_pat
     import tensorflow as tf
 
     from pix2pix_tf.config import Pix2PixConfig
-    from pix2pix_tf.draw import DrawAndSee
+    from pix2pix_tf.web.draw import DrawAndSee
     from pix2pix_tf.generator import build_generator
 
     keras.utils.set_random_seed(0)
@@ -257,9 +257,9 @@ def test_frames_per_second_at_256(ngf, n, playwright, litert_dir, tmp_path):
     import keras
 
     from pix2pix_tf.config import Pix2PixConfig
-    from pix2pix_tf.data.jitter import to_uint8
+    from pix2pix_tf.jitter import to_uint8
     from pix2pix_tf.generator import build_generator
-    from pix2pix_tf.inference import set_inference_mode
+    from pix2pix_tf.layers import set_inference_mode
 
     keras.utils.set_random_seed(0)
     cfg = Pix2PixConfig(image_size=256, ngf=ngf)

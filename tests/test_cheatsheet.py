@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pix2pix_tf.cli import build_parser
+from pix2pix_tf.apps.cli import build_parser
 from pix2pix_tf.config import Pix2PixConfig
 
 NB_DIR = Path(__file__).resolve().parents[1] / "notebooks"
@@ -143,7 +143,7 @@ def test_the_notebooks_are_listed_in_order_and_their_links_exist():
 
 
 def test_the_receptive_fields_it_states_are_the_built_ones():
-    from pix2pix_tf.run.ablations import discriminator_receptive_field
+    from pix2pix_tf.course.ablations import discriminator_receptive_field
 
     lines = TEXT.splitlines()
     i = next(i for i, line in enumerate(lines) if line.startswith("* **Receptive field**"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pix2pix_tf.inference import set_inference_mode
+from pix2pix_tf.layers import set_inference_mode
 from pix2pix_tf.run.folder import load_run
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "run_before_restructure"

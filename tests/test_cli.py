@@ -14,7 +14,7 @@ from conftest import SAMPLE_DATA, make_pair, write_image
 
 def cli(*args, timeout=600):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "pix2pix_tf.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "pix2pix_tf.apps.cli", *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 
@@ -139,7 +139,7 @@ def test_export_and_evaluate_commands(trained_run, tmp_path):
 
 
 def test_make_pairs_command(tmp_path, capsys):
-    from pix2pix_tf import cli as cli_module
+    from pix2pix_tf.apps import cli as cli_module
 
     src = tmp_path / "photos"
     rng = np.random.default_rng(4)

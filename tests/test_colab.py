@@ -1,4 +1,4 @@
-"""pix2pix_tf.colab and the course's Colab parts: badges and install cells from one constant,
+"""pix2pix_tf.course.colab and the course's Colab parts: badges and install cells from one constant,
 the GPU metadata, the device note, the runs folder on Drive. Offline: Colab is faked."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pix2pix_tf import colab
+from pix2pix_tf.course import colab
 
 nbformat = pytest.importorskip("nbformat")
 
@@ -84,7 +84,7 @@ def test_every_notebook_takes_badge_and_install_cell_from_the_constant(name):
 
 
 def test_changing_the_constant_and_normalising_rewrites_badges_and_install_cells(monkeypatch):
-    """One place to change: normalize.py renders both from pix2pix_tf.colab."""
+    """One place to change: normalize.py renders both from pix2pix_tf.course.colab."""
     fork = types.SimpleNamespace(
         badge_row=lambda name: colab.badge_row(name, "someone/fork", "dev"),
         install_cell_source=lambda: colab.install_cell_source("someone/fork", "dev"))

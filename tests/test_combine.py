@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import write_image
-from pix2pix_tf.cli import main
+from pix2pix_tf.apps.cli import main
 from pix2pix_tf.data import DataError, make_dataset
 from pix2pix_tf.config import Pix2PixConfig
 from pix2pix_tf.datasets.combine import combine_folders, match_pairs

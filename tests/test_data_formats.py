@@ -228,7 +228,7 @@ def test_non_square_training_end_to_end(tmp_path):
     """preprocess=scale_width on 2:1 pairs: networks built for (H, W), run trains, exports,
     predict --size-mode native keeps each image's size."""
     import json as _json
-    from pix2pix_tf.cli import main
+    from pix2pix_tf.apps.cli import main
     from pix2pix_tf.run.folder import load_run
     from pix2pix_tf.run.train import train
     rng = np.random.default_rng(0)

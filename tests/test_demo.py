@@ -1,4 +1,4 @@
-"""The web app ``pix2pix-tf demo`` (pix2pix_tf.demo): served headless, driven by gradio_client.
+"""The web app ``pix2pix-tf demo`` (pix2pix_tf.apps.demo): served headless, driven by gradio_client.
 
 The app's output must be the SavedModel's: for an upload, ``translate_uint8`` on the same
 uint8 image; for a drawing, ``translate_uint8`` on the drawing as flattened for the model
@@ -31,8 +31,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from pix2pix_tf import demo
-from pix2pix_tf.draw import PALETTES
+from pix2pix_tf.apps import demo
+from pix2pix_tf.web.draw import PALETTES
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no usage reports
 
@@ -44,7 +44,7 @@ HIDE_GRADIO = 'import sys; sys.modules["gradio"] = None; sys.modules["gradio_cli
 
 def run_cli(*args, prelude=""):
     """``pix2pix-tf ARGS`` in a subprocess; ``prelude`` runs first (e.g. hiding gradio)."""
-    code = prelude + "from pix2pix_tf.cli import console_main; console_main()"
+    code = prelude + "from pix2pix_tf.apps.cli import console_main; console_main()"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
                           text=True, timeout=300, env=env)
@@ -114,7 +114,7 @@ def test_demo_help_and_the_install_hint_without_gradio(tmp_path):
     assert_one_line_refusal(run_cli("demo", "--model", tmp_path, prelude=HIDE_GRADIO),
                             'pip install "pix2pix-tf[demo]"')
     code = ("import sys; sys.modules['gradio'] = None\n"
-            "from pix2pix_tf import demo\n"
+            "from pix2pix_tf.apps import demo\n"
             "try:\n    demo.launch(sys.argv[1])\n"
             "except demo.DemoError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
@@ -133,7 +133,7 @@ def test_a_gradio_older_than_6_is_refused_with_the_upgrade_command(tmp_path, mon
 
 
 def test_importing_the_demo_module_imports_neither_gradio_nor_tensorflow():
-    code = ("import sys, pix2pix_tf.demo, pix2pix_tf.cli; "
+    code = ("import sys, pix2pix_tf.apps.demo, pix2pix_tf.apps.cli; "
             "print(sorted(m for m in ('gradio', 'tensorflow') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -531,11 +531,11 @@ def test_the_demo_command_serves_until_ctrl_c(served):
     cache.mkdir()
     (cache / "keep-me.txt").write_text("the user's own file")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "GRADIO_TEMP_DIR": str(cache)}
-    # `python -m pix2pix_tf.cli demo ...` with Python's own Ctrl+C handler: a shell without job
+    # `python -m pix2pix_tf.apps.cli demo ...` with Python's own Ctrl+C handler: a shell without job
     # control starts background jobs (a CI run started with `&`) with SIGINT ignored, and a
     # child inherits that; Python then never installs its handler and the SIGINT below is lost.
     cli = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-           "sys.argv[0] = 'pix2pix-tf'; runpy.run_module('pix2pix_tf.cli', run_name='__main__')")
+           "sys.argv[0] = 'pix2pix-tf'; runpy.run_module('pix2pix_tf.apps.cli', run_name='__main__')")
     proc = subprocess.Popen([sys.executable, "-c", cli, "demo", "--model", root / "sm",
                              "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)

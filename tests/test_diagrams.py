@@ -10,7 +10,7 @@ import keras  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from pix2pix_tf import diagrams  # noqa: E402
+from pix2pix_tf.course import diagrams  # noqa: E402
 from pix2pix_tf.config import Pix2PixConfig  # noqa: E402
 from pix2pix_tf.discriminator import build_discriminator, receptive_field  # noqa: E402
 from pix2pix_tf.generator import build_generator  # noqa: E402

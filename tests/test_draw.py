@@ -1,4 +1,4 @@
-"""Draw and see (pix2pix_tf.draw): strokes -> pixels, pixels -> the generator, the widget's both sides.
+"""Draw and see (pix2pix_tf.web.draw): strokes -> pixels, pixels -> the generator, the widget's both sides.
 
 No browser here: the rasteriser and translate are checked on arrays, the widget's Python side
 by setting its ``strokes`` traitlet the way a message from the browser does, and the ES
@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 import pix2pix_tf
-from pix2pix_tf import draw
-from pix2pix_tf.draw import DrawAndSee, decode_data_url, png_data_url, render_strokes
+from pix2pix_tf.web import draw
+from pix2pix_tf.web.draw import DrawAndSee, decode_data_url, png_data_url, render_strokes
 
 BLACK, WHITE = [0, 0, 0], (255, 255, 255)
 

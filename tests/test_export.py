@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import write_image
-from pix2pix_tf.inference import set_inference_mode
+from pix2pix_tf.layers import set_inference_mode
 from pix2pix_tf.config import Pix2PixError
 from pix2pix_tf.data import to_uint8
 from pix2pix_tf.run.evaluate import evaluate

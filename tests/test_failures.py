@@ -1,4 +1,4 @@
-"""pix2pix_tf.failures: the measures, figures and variants of notebook 08 (when GANs go wrong)."""
+"""pix2pix_tf.course.failures: the measures, figures and variants of notebook 08 (when GANs go wrong)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from conftest import SAMPLE_DATA  # noqa: E402
-from pix2pix_tf import failures  # noqa: E402
+from pix2pix_tf.course import failures  # noqa: E402
 from pix2pix_tf.config import Pix2PixConfig  # noqa: E402
-from pix2pix_tf.plotting import plot_history  # noqa: E402
-from pix2pix_tf.run.ablations import run_name, variant_configs  # noqa: E402
+from pix2pix_tf.course.plotting import plot_history  # noqa: E402
+from pix2pix_tf.course.ablations import run_name, variant_configs  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from pix2pix_tf.fast.matmul import SmallMapMatmul
-from pix2pix_tf.inference import BatchNorm, walk_layers
+from pix2pix_tf.layers import BatchNorm, walk_layers
 from pix2pix_tf.config import Pix2PixConfig
 from pix2pix_tf.fast.adam import FusedAdam
 from pix2pix_tf.model import Pix2Pix

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from pix2pix_tf import safety
-from pix2pix_tf.cli import main
+from pix2pix_tf.host import writes as safety
+from pix2pix_tf.apps.cli import main
 from pix2pix_tf.datasets import standard
 from treesnap import changed, snapshot
 

@@ -271,7 +271,7 @@ def test_full_disk_leaves_nothing_half_written(kind, trained_run, photos, ab, tm
 # ------------------------------------------------------------------------ a real process
 def test_a_refusal_in_a_real_process_prints_one_line_and_no_tensorflow_logs(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    exe = [sys.executable, "-m", "pix2pix_tf.cli"]
+    exe = [sys.executable, "-m", "pix2pix_tf.apps.cli"]
     cases = [(["train", "--data", "nowhere", "--seed", "-1"], "argument --seed"),
              # after TensorFlow is imported: its start-up lines must stay out of stderr too
              (["train", "--data", tmp_path / "nowhere", "--out", tmp_path / "run"], "data folder not found"),

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pix2pix_tf import cli
+from pix2pix_tf.apps import cli
 from pix2pix_tf.run.folder import is_run_path
-from pix2pix_tf.safety import LOCK, MANIFEST, read_manifest
+from pix2pix_tf.host.writes import LOCK, MANIFEST, read_manifest
 from conftest import make_pair, write_image
 from treesnap import changed, snapshot
 

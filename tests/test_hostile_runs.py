@@ -1,6 +1,6 @@
 """Run folders that never lose anything: hostile folders, damaged runs, two writers, a full disk.
 
-Every case drives the real command line (``pix2pix_tf.cli.main``) and checks the exit code,
+Every case drives the real command line (``pix2pix_tf.apps.cli.main``) and checks the exit code,
 the one line on stderr, and with tree snapshots that nothing outside the allowed folder
 changed (foreign files byte-identical). The runs are copies of the session's ``trained_run``
 (8 steps, checkpoints 4 and 8).
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from pix2pix_tf import cli
+from pix2pix_tf.apps import cli
 from pix2pix_tf.run.export import is_our_tflite
 from pix2pix_tf.run.folder import load_run
-from pix2pix_tf.safety import LOCK, MANIFEST, read_manifest
+from pix2pix_tf.host.writes import LOCK, MANIFEST, read_manifest
 from treesnap import changed, snapshot
 
 MODEL = ["--image-size", "64", "--ngf", "8", "--ndf", "8"]  # the trained_run's config flags
@@ -280,7 +280,7 @@ def test_corrupt_saved_model_pb(capsys, data, run, tmp_path):
 # ------------------------------------------------------------------ one writer at a time
 HOLD_LOCK = textwrap.dedent("""
     import sys, time
-    from pix2pix_tf.safety import FolderLock
+    from pix2pix_tf.host.writes import FolderLock
     lock = FolderLock(sys.argv[1]).acquire()
     print("locked", flush=True)
     time.sleep(120)

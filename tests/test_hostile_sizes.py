@@ -1,7 +1,7 @@
 """Hostile sizes and odd files: refused up front in one line, or listed and left out.
 
 - ``make-pairs --size`` / ``combine --size`` / ``make-sample --size`` beyond this machine's
-  memory: refused before anything is written (the estimate of :mod:`pix2pix_tf.resources`).
+  memory: refused before anything is written (the estimate of :mod:`pix2pix_tf.host.memory`).
 - an image whose header promises more pixels than can be decoded here: refused (or left out
   with ``--skip-bad-files``) from its header, by train, evaluate and predict, without PIL's
   decompression-bomb warning or exception.
@@ -29,7 +29,7 @@ import tensorflow as tf
 from PIL import Image, ImageOps
 
 from conftest import make_pair, write_image
-from pix2pix_tf import resources
+from pix2pix_tf.host import memory as resources
 from pix2pix_tf.config import Pix2PixConfig
 from pix2pix_tf.data import DataError, make_dataset, read_image, read_image_size, split_pairs
 from pix2pix_tf.data.files import check_pairs, decode_image_oriented, list_pairs

@@ -16,17 +16,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pix2pix_tf import cli
+from pix2pix_tf.apps import cli
 from pix2pix_tf.blocks import resize_conv
 from pix2pix_tf.config import PRESETS, ConfigError, Pix2PixConfig
-from pix2pix_tf.diagrams import patchgan_layout
-from pix2pix_tf.inference import walk_layers
+from pix2pix_tf.course.diagrams import patchgan_layout
+from pix2pix_tf.layers import walk_layers
 from pix2pix_tf.discriminator import (build_discriminator, discriminator_features, feature_layer_names,
                                       receptive_field, receptive_fields)
 from pix2pix_tf.losses import (discriminator_loss, feature_matching_loss, gan_loss, generator_gan_loss,
                                generator_loss, perceptual_loss)
 from pix2pix_tf.model import Pix2Pix, ema_decay_at, ema_update
-from pix2pix_tf.resources import parameter_count
+from pix2pix_tf.host.memory import parameter_count
 
 TINY = dict(image_size=32, load_size=32, ngf=4, ndf=4)
 LEVERS = ("ema_decay", "lambda_fm", "num_d", "spectral_norm", "lambda_perceptual", "perceptual_weights")

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pix2pix_tf.inference import BatchNorm, NoiseDropout, set_inference_mode
+from pix2pix_tf.layers import BatchNorm, NoiseDropout, set_inference_mode
 from pix2pix_tf.config import Pix2PixConfig
 from pix2pix_tf.discriminator import build_discriminator, receptive_field
 from pix2pix_tf.generator import build_generator

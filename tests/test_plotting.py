@@ -1,4 +1,4 @@
-"""pix2pix_tf.plotting: the figures show the images and curves they are given."""
+"""pix2pix_tf.course.plotting: the figures show the images and curves they are given."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import pytest
 import tensorflow as tf
 from matplotlib.patches import Rectangle
 
-from pix2pix_tf import plotting
+from pix2pix_tf.course import plotting
 from pix2pix_tf.run import callbacks as cb
-from pix2pix_tf.safety import WriteError
+from pix2pix_tf.host.writes import WriteError
 
 
 @pytest.fixture(autouse=True)

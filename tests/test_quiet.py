@@ -160,7 +160,7 @@ def test_reading_damaged_jpegs_prints_nothing_on_fd2(tmp_path, capfd):
 def test_an_int8_conversion_prints_nothing_on_fd2(capfd):
     from pix2pix_tf.config import Pix2PixConfig
     from pix2pix_tf.generator import build_generator
-    from pix2pix_tf.inference import set_inference_mode
+    from pix2pix_tf.layers import set_inference_mode
     from pix2pix_tf.run.tflite import convert_generator
 
     g = build_generator(Pix2PixConfig(image_size=32, load_size=32, ngf=4))
@@ -175,7 +175,7 @@ def test_an_int8_conversion_prints_nothing_on_fd2(capfd):
 # ------------------------------------------------------------------ real processes
 def _cli(*args, cwd):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    return subprocess.run([sys.executable, "-m", "pix2pix_tf.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "pix2pix_tf.apps.cli", *map(str, args)],
                           capture_output=True, text=True, timeout=300, env=env, cwd=cwd)
 
 

@@ -16,7 +16,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import make_pair, write_image
-from pix2pix_tf import cli
+from pix2pix_tf.apps import cli
 from pix2pix_tf.run.callbacks import TrainingDiverged
 from pix2pix_tf.config import Pix2PixConfig
 from pix2pix_tf.model import Pix2Pix
@@ -38,7 +38,7 @@ def data(tmp_path_factory):
 
 
 def _cmd(data, out, *extra, resume=False):
-    return [sys.executable, "-m", "pix2pix_tf.cli", "train", "--data", str(data), "--out", str(out),
+    return [sys.executable, "-m", "pix2pix_tf.apps.cli", "train", "--data", str(data), "--out", str(out),
             *(["--resume"] if resume else MODEL), *RUN, *extra]
 
 

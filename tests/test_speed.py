@@ -364,7 +364,7 @@ def test_cached_pipeline_gives_the_same_stream(pair_dir, tiny_config, preprocess
 def test_fused_batch_norm_matches_keras(shape):
     """BatchNorm's fused training kernel == Keras' BatchNormalization: output, gradients and
     the moving averages (Keras' biased variance)."""
-    from pix2pix_tf.inference import BatchNorm
+    from pix2pix_tf.layers import BatchNorm
     rng = np.random.default_rng(0)
     x = tf.constant(rng.normal(size=shape).astype("float32") * 3 + 1)
     ref = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer="random_normal",

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import make_pair, write_image
-from pix2pix_tf import safety
+from pix2pix_tf.host import writes as safety
 from pix2pix_tf.config import Pix2PixConfig
 from pix2pix_tf.data import make_dataset
 from pix2pix_tf.datasets import standard
@@ -175,7 +175,7 @@ def test_course_dataset_uses_pix2pix_data_dir(tmp_path, monkeypatch):
 
 # ----------------------------------------------------------------- `pix2pix-tf download`
 def _cli(capsys, *argv) -> tuple[int, str, str]:
-    from pix2pix_tf.cli import main
+    from pix2pix_tf.apps.cli import main
     code = main(["download", *map(str, argv)])
     out, err = capsys.readouterr()
     return code, out, err

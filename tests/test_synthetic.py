@@ -180,7 +180,7 @@ def test_make_sample_without_test_images_writes_no_test_folder_and_trains(tmp_pa
     run trains without a test split; replacing a sample that had one removes its test/."""
     import json
 
-    from pix2pix_tf import cli
+    from pix2pix_tf.apps import cli
 
     data = tmp_path / "data"
     assert cli.main(["make-sample", "--out", str(data), "--train", "2", "--test", "1",

@@ -13,13 +13,13 @@ import pytest
 import tensorflow as tf
 
 from conftest import write_image
-from pix2pix_tf import cli
+from pix2pix_tf.apps import cli
 from pix2pix_tf.config import Pix2PixConfig, Pix2PixError
 from pix2pix_tf.data.files import DataError
 from pix2pix_tf.data.pipeline import make_dataset
 from pix2pix_tf.fast.lite import LiteBatchNorm, SubpixelConv2DTranspose, lite_twin
 from pix2pix_tf.generator import build_generator
-from pix2pix_tf.inference import BatchNorm, set_inference_mode, walk_layers
+from pix2pix_tf.layers import BatchNorm, set_inference_mode, walk_layers
 from pix2pix_tf.metrics import image_metrics
 from pix2pix_tf.run import tflite as tfl
 from pix2pix_tf.run.export import export_tflite, is_our_tflite

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from pix2pix_tf.blocks import resize_conv, upsample
-from pix2pix_tf.cli import _config_from_args, build_parser
+from pix2pix_tf.apps.cli import _config_from_args, build_parser
 from pix2pix_tf.config import ConfigError, Pix2PixConfig, field_choices
-from pix2pix_tf.failures import checkerboard_energy
+from pix2pix_tf.course.failures import checkerboard_energy
 from pix2pix_tf.generator import build_generator
-from pix2pix_tf.inference import walk_layers
+from pix2pix_tf.layers import walk_layers
 from pix2pix_tf.model import Pix2Pix, make_optimizer
 from pix2pix_tf.schedule import learning_rate
 
@@ -133,7 +133,7 @@ def test_config_fields_validate_and_round_trip():
 
 
 def test_cli_flags():
-    result = subprocess.run([sys.executable, "-m", "pix2pix_tf.cli", "train", "--help"],
+    result = subprocess.run([sys.executable, "-m", "pix2pix_tf.apps.cli", "train", "--help"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "--upsample {transpose,resize}" in result.stdout and "--d-lr-scale" in result.stdout

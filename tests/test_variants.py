@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from pix2pix_tf import losses
-from pix2pix_tf.inference import BatchNorm, NoiseDropout, set_inference_mode, walk_layers
+from pix2pix_tf.layers import BatchNorm, NoiseDropout, set_inference_mode, walk_layers
 from pix2pix_tf.config import NET_GS, ConfigError, Pix2PixConfig
 from pix2pix_tf.discriminator import build_discriminator, discriminator_is_conditional, receptive_field
 from pix2pix_tf.generator import ReflectionPadding2D, build_generator
@@ -346,7 +346,7 @@ def test_one_train_step_of_each_variant(name):
 
 def test_n_epochs_schedule_maps_to_linear_decay():
     """--n-epochs N --n-epochs-decay M: constant LR for N epochs, then linear decay to 0."""
-    from pix2pix_tf.cli import epoch_schedule
+    from pix2pix_tf.apps.cli import epoch_schedule
     from pix2pix_tf.config import Pix2PixError
     from pix2pix_tf.model import make_optimizer
     cfg, epochs = epoch_schedule(Pix2PixConfig(), 3, 2)

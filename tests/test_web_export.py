@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pix2pix_tf import cli, safety
-from pix2pix_tf.inference import set_inference_mode
-from pix2pix_tf.run import web
+from pix2pix_tf.apps import cli
+from pix2pix_tf.host import writes as safety
+from pix2pix_tf.layers import set_inference_mode
+from pix2pix_tf.web import page as web
 from pix2pix_tf.run.folder import load_run
 from treesnap import changed, snapshot
 
@@ -88,7 +89,7 @@ def test_the_folder_holds_the_page_the_model_and_the_runtime(web_export):
     widget = info["widget"]
     assert widget["palette"][2] == ["wall", [0, 60, 255]] and widget["background"] == [0, 60, 255]
     assert widget["smooth_upload"] is False  # label maps: uploads keep their exact colours
-    from pix2pix_tf import draw
+    from pix2pix_tf.web import draw
     assert (site / "draw_widget.js").read_bytes() == draw.JS_FILE.read_bytes()  # the widget, unchanged
 
 

@@ -8,7 +8,7 @@ has ``colab.provenance = []``; a notebook that trains (:data:`GPU_NOTEBOOKS`) as
 for a GPU runtime (``accelerator: GPU``, ``colab.gpuType: T4``); on the others an
 ``accelerator`` / ``gpuType`` already there is kept.
 
-Where the course comes from is written in one place, ``pix2pix_tf/colab.py``
+Where the course comes from is written in one place, ``pix2pix_tf/course/colab.py``
 (``REPOSITORY``, ``BRANCH``): this tool rewrites every notebook's badge row (in the first
 cell) and its install cell (the first code cell) from it. To move the repository, change
 the constants there and run this tool. ``--check`` only reports notebooks that would
@@ -41,8 +41,8 @@ class NotebookError(ValueError):
 
 
 def load_colab():
-    """``pix2pix_tf/colab.py`` of this checkout (by path: the installed package may be another)."""
-    path = NOTEBOOK_DIR.parent / "pix2pix_tf" / "colab.py"
+    """``pix2pix_tf/course/colab.py`` of this checkout (by path: the installed package may be another)."""
+    path = NOTEBOOK_DIR.parent / "pix2pix_tf" / "course" / "colab.py"
     spec = importlib.util.spec_from_file_location("_pix2pix_tf_colab", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -64,7 +64,7 @@ def notebook_metadata(old: dict, gpu: bool) -> nbformat.NotebookNode:
 
 
 def set_repository(nb: nbformat.NotebookNode, name: str, colab=None) -> nbformat.NotebookNode:
-    """Rewrite the badge row and the install cell of notebook ``name`` from ``pix2pix_tf.colab``."""
+    """Rewrite the badge row and the install cell of notebook ``name`` from ``pix2pix_tf.course.colab``."""
     colab = colab or load_colab()
     first = nb.cells[0] if nb.cells else None
     if first is None or first.cell_type != "markdown":
@@ -88,7 +88,7 @@ def normalize(nb: nbformat.NotebookNode, name: str | None = None, colab=None) ->
     """Return ``nb`` stripped of outputs and volatile metadata (modified in place).
 
     With ``name`` (the file's stem), also set its Colab metadata and rewrite its badge row and
-    install cell from ``pix2pix_tf.colab``.
+    install cell from ``pix2pix_tf.course.colab``.
     """
     nb.metadata = notebook_metadata(nb.metadata, gpu=name in GPU_NOTEBOOKS)
     nb.nbformat, nb.nbformat_minor = 4, 5

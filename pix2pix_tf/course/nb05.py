@@ -42,7 +42,7 @@ register(Exercise(
     wrong=('repeatable_modes = {"deterministic"}\n',
            'repeatable_modes = {"deterministic", "paper"}\n',
            'repeatable_modes = {"paper", "deterministic", "moving_average"}\n'),
-    explanation=("pix2pix_tf.inference.MODE_TABLE: paper = (batch statistics, dropout on), "
+    explanation=("pix2pix_tf.layers.MODE_TABLE: paper = (batch statistics, dropout on), "
                  "deterministic = (per-image statistics, dropout off), moving_average = (moving "
                  "averages, dropout off). Only the first has randomness or batch dependence."),
 ))

@@ -157,11 +157,11 @@ def _sharpness_variants(images):
 
 
 def check_sharpness(fn) -> tuple[bool, str]:
-    """``fn(images)``: compared with :func:`pix2pix_tf.run.ablations.sharpness` on random images."""
+    """``fn(images)``: compared with :func:`pix2pix_tf.course.ablations.sharpness` on random images."""
     import numpy as np
     import tensorflow as tf
 
-    from pix2pix_tf.run.ablations import sharpness
+    from pix2pix_tf.course.ablations import sharpness
 
     if not callable(fn):
         return False, "my_sharpness should be a function: def my_sharpness(images): ..."

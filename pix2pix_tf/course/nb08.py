@@ -146,5 +146,5 @@ register(Exercise(
     explanation=("The std over axis 0 compares the N outputs pixel by pixel: a generator that "
                  "ignores its input gives N (nearly) equal images and a spread near 0, however "
                  "busy each image is. The std of everything would mix in the variation inside "
-                 "each image. pix2pix_tf.failures.spread_across_inputs is the same measure."),
+                 "each image. pix2pix_tf.course.failures.spread_across_inputs is the same measure."),
 ))

@@ -22,8 +22,8 @@ Example:
 
 from .files import (IMAGE_EXTENSIONS, TEST_SPLITS, DataError, check_image, check_pairs,
                     find_test_split, list_images, list_pairs, read_image, split_dir, split_pairs)
-from .jitter import (eval_preprocess, normalize, orient, random_jitter, resize,
-                     resize_to_load_size, to_uint8)
+from ..jitter import (eval_preprocess, normalize, orient, random_jitter, resize,
+                      resize_to_load_size, to_uint8)
 from .pipeline import (CACHE_BUDGET_BYTES, cache_bytes, decode_pair, decode_separate,
                        load_pair_file, load_test_example, load_train_example, make_dataset)
 from .shapes import (MAX_STRETCH, generator_stride, input_size, preprocessed_shape,

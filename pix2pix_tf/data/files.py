@@ -227,15 +227,15 @@ def _cached_header(path: str, size: int, mtime_ns: int) -> ImageHeader:
 def check_decodable(path: str | Path, header: ImageHeader) -> None:
     """Refuse an image too large to decode here, from its header, before any pixel is decoded.
 
-    The bound: :func:`pix2pix_tf.resources.decode_memory_bytes` of its size (the uint8
+    The bound: :func:`pix2pix_tf.host.memory.decode_memory_bytes` of its size (the uint8
     decode and the float32 copies the input pipeline makes) must fit in half of the memory
-    available now (:func:`pix2pix_tf.resources.check_data_memory`).
+    available now (:func:`pix2pix_tf.host.memory.check_data_memory`).
 
     Raises:
         DataError: naming the file and its width x height (so ``--skip-bad-files`` can
             leave it out like any unreadable file).
     """
-    from .. import resources
+    from ..host import memory as resources
 
     resources.check_data_memory(resources.decode_memory_bytes(header.height, header.width),
                                 f"{path}: decoding its {header.width}x{header.height} pixels",

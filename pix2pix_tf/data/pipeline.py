@@ -1,8 +1,8 @@
 """The tf.data pipeline: file paths -> decoded pairs -> jittered, normalized, batched examples.
 
-Training: shuffle, repeat forever, :func:`~pix2pix_tf.data.jitter.random_jitter` seeded by
+Training: shuffle, repeat forever, :func:`~pix2pix_tf.jitter.random_jitter` seeded by
 ``(config.seed, example index)`` (fresh crops every epoch, yet reproducible and resumable),
-scale to [-1, 1], batch, prefetch. Evaluation: :func:`~pix2pix_tf.data.jitter.eval_preprocess`,
+scale to [-1, 1], batch, prefetch. Evaluation: :func:`~pix2pix_tf.jitter.eval_preprocess`,
 in order, batch size 1. With ``dataset_mode="colorization"`` each file is ONE colour image:
 it is the target and its grayscale is the input (``input_channels`` = 1).
 """
@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from ..config import Pix2PixConfig
 from .files import DataError, Pair, check_image, check_pairs, decode_image_oriented, split_pairs
-from .jitter import eval_preprocess, normalize, orient, random_jitter, resize_to_load_size
+from ..jitter import eval_preprocess, normalize, orient, random_jitter, resize_to_load_size
 from .shapes import input_size, preprocessed_shape, split_shape
 
 CACHE_BUDGET_BYTES = 2 * 1024 ** 3  # cache="auto" caches a split whose resized images fit in this

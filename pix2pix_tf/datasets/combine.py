@@ -28,8 +28,8 @@ import tensorflow as tf
 
 from ..config import RESIZE_METHODS
 from ..data import DataError, list_images, read_image
-from ..outputs import OutputFolder
-from ..resources import check_data_memory, square_images_memory_bytes
+from ..host.output_folder import OutputFolder
+from ..host.memory import check_data_memory, square_images_memory_bytes
 from .standard import SPLITS
 
 FORMATS = ("jpg", "png")
@@ -178,7 +178,7 @@ def combine_folders(a_dir: str | Path, b_dir: str | Path, out_dir: str | Path, s
             or only in B, differing split folders, unreadable images (nothing is left
             written then), an output folder that is an input folder, or bad arguments.
         ResourceError: images of ``size`` would not fit in this machine's memory
-            (:func:`pix2pix_tf.resources.check_data_memory`); an A or B image too large to
+            (:func:`pix2pix_tf.host.memory.check_data_memory`); an A or B image too large to
             decode here is an unreadable image (DataError, named with its size).
         NameCollision: two A files map to one output name (``x.png`` and ``X.png``).
         WriteError: ``out_dir`` unusable or not ours (see above), or a file cannot be

@@ -42,9 +42,9 @@ import tensorflow as tf
 
 from ..config import Pix2PixError
 from ..data import IMAGE_EXTENSIONS, DataError, list_images, read_image
-from ..outputs import NameCollision, OutputFolder, describe_collisions, find_collisions
-from ..resources import check_data_memory, square_images_memory_bytes
-from ..safety import folder_kind
+from ..host.output_folder import NameCollision, OutputFolder, describe_collisions, find_collisions
+from ..host.memory import check_data_memory, square_images_memory_bytes
+from ..host.writes import folder_kind
 from .recipe_options import DEFAULT_OPTIONS, OPTION_HELP, TASKS
 
 __all__ = ["TASKS", "DEFAULT_OPTIONS", "OPTION_HELP", "SPLITS", "RecipeError", "resolve_options",
@@ -523,13 +523,13 @@ def make_pairs(task: str, src_dir, out_dir, size: int = 256, val_fraction: float
         "task", "options", "size", "seed", "out_dir"}``.
 
     Every file goes to a temporary name and is renamed into place; ``out_dir`` gets a
-    ``.pix2pix-tf.json`` manifest of what was written (:class:`pix2pix_tf.outputs.OutputFolder`).
+    ``.pix2pix-tf.json`` manifest of what was written (:class:`pix2pix_tf.host.output_folder.OutputFolder`).
     A failure (full disk, no readable photo) removes the files and folders this call created.
 
     Raises:
         RecipeError: unknown task or bad options/arguments.
         ResourceError: pairs of ``size`` would not fit in this machine's memory
-            (:func:`pix2pix_tf.resources.check_data_memory`), refused before anything is read.
+            (:func:`pix2pix_tf.host.memory.check_data_memory`), refused before anything is read.
         DataError: src_dir missing or without images, out_dir already holds pairs (without
             ``overwrite``), or no readable photo (one too large to decode here is skipped).
         NameCollision: two photos would get the same output name (listed).

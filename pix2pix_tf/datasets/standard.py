@@ -48,9 +48,9 @@ import zlib
 from pathlib import Path
 from typing import IO, Iterator
 
-from .. import safety
+from ..host import writes as safety
 from ..errors import Pix2PixError, one_line
-from ..safety import LOCK, MANIFEST, WriteError, check_out_dir, describe_os_error
+from ..host.writes import LOCK, MANIFEST, WriteError, check_out_dir, describe_os_error
 
 STANDARD_DATASETS = ("cityscapes", "edges2handbags", "edges2shoes", "facades", "maps", "night2day")
 BASE_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets"
@@ -425,8 +425,8 @@ def _remove_dirs(created: list[Path]) -> None:
 def _workdir(parent: Path, name: str) -> Iterator[Path]:
     """A new hidden locked folder in ``parent`` for one download; always removed afterwards.
 
-    Its name starts like :mod:`pix2pix_tf.safety`'s temporaries, so
-    :func:`~pix2pix_tf.safety.remove_temporaries` clears it too; a killed run's leftover
+    Its name starts like :mod:`pix2pix_tf.host.writes`'s temporaries, so
+    :func:`~pix2pix_tf.host.writes.remove_temporaries` clears it too; a killed run's leftover
     (its lock is free) is removed by the next download of the same name.
 
     Raises:

@@ -545,7 +545,7 @@ def write_sample(
 
     Every file is written to a temporary name and renamed into place; each folder gets
     a ``.pix2pix-tf.json`` manifest listing what was written (see
-    :class:`pix2pix_tf.outputs.OutputFolder`). On a failure (a full disk) the files and
+    :class:`pix2pix_tf.host.output_folder.OutputFolder`). On a failure (a full disk) the files and
     folders this call created are removed again.
 
     Args:
@@ -568,7 +568,7 @@ def write_sample(
         WriteError: ``out_dir`` is unusable, holds files pix2pix-tf did not write, holds
             an earlier sample without ``overwrite``, or a file cannot be written.
     """
-    from ..outputs import OutputFolder
+    from ..host.output_folder import OutputFolder
 
     def integer(value) -> bool:
         return isinstance(value, (int, np.integer)) and not isinstance(value, bool)

@@ -1,6 +1,6 @@
 """Training-mode batch norm in TensorFlow's fused kernel: the same maths as Keras', faster on CPU.
 
-:class:`pix2pix_tf.inference.BatchNorm` calls :func:`fused_training_call` when
+:class:`pix2pix_tf.layers.BatchNorm` calls :func:`fused_training_call` when
 :func:`fusable` says the layer's options allow it and its ``fused`` switch is on (the
 default when TensorFlow sees no GPU: :func:`pix2pix_tf.fast.cpu_speed_paths`).
 """

@@ -27,7 +27,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from ..inference import BatchNorm
+from ..layers import BatchNorm
 from .matmul import MatmulConv2D
 
 
@@ -101,7 +101,7 @@ class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
 
 @keras.saving.register_keras_serializable(package="pix2pix_tf")
 class LiteBatchNorm(BatchNorm):
-    """:class:`~pix2pix_tf.inference.BatchNorm` whose per-image / per-batch statistics at
+    """:class:`~pix2pix_tf.layers.BatchNorm` whose per-image / per-batch statistics at
     inference are computed with ops XNNPACK runs in int8 too: ``(x - mean) ** 2`` as SUB and
     MUL rather than SQUARED_DIFFERENCE (float32 only in XNNPACK). Same results."""
 
@@ -134,7 +134,7 @@ def lite_twin(generator: keras.Model) -> keras.Model:
 
     Transposed convolutions become :class:`SubpixelConv2DTranspose`, matmul-path
     convolutions plain Conv2D, batch norms :class:`LiteBatchNorm` (in the inference mode the
-    generator is in now: switch it with :func:`~pix2pix_tf.inference.set_inference_mode`
+    generator is in now: switch it with :func:`~pix2pix_tf.layers.set_inference_mode`
     first); other layers (dropout, activations) are shared with ``generator``. The weights
     are copied: train the original, not the twin.
 

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .. import safety
+from ..host import writes as safety
 from ..config import Pix2PixError
 from ..data import to_uint8
 
@@ -381,7 +381,7 @@ class HistoryCSV(keras.callbacks.Callback):
     The columns are ``epoch`` and the sorted log keys of the first epoch (``val_*`` too, which
     the first epoch always has); a value an epoch lacks is written ``NA``. On ``append`` the
     existing header's columns are kept. The file is opened in place through
-    :func:`pix2pix_tf.safety.open_in_place`, so a ``history.csv`` that is a link, a FIFO or a
+    :func:`pix2pix_tf.host.writes.open_in_place`, so a ``history.csv`` that is a link, a FIFO or a
     hard link to somebody's file is refused instead of written through (CSVLogger opens the
     path and follows it).
 

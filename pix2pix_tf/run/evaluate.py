@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .. import safety
+from ..host import writes as safety
 from ..config import Pix2PixConfig, Pix2PixError
 from ..data import find_test_split, make_dataset, split_pairs
 from ..metrics import fid_from_features, image_metrics, inception_feature_extractor

@@ -36,10 +36,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .. import safety
+from ..host import writes as safety
 from ..config import Pix2PixConfig, Pix2PixError
 from ..data import to_uint8
-from ..inference import dropout_seed_states, set_inference_mode
+from ..layers import dropout_seed_states, set_inference_mode
 from .folder import SAVED_MODEL, check_links_to_run_entry, find_enclosing_run, load_run, lock_run
 from .tflite import CALIBRATION_COUNT, calibration_images, convert_generator, tflite_interpreter  # noqa: F401
 
@@ -387,8 +387,8 @@ def check_export_target(run_dir: str | Path, out: str | Path, fmt: str) -> Path 
         ExportError, WriteError: one line naming ``--out`` and why.
     """
     run_dir, out = Path(run_dir), Path(out)
-    if fmt == "web":  # a folder of its own, never in a run folder (pix2pix_tf/run/web.py)
-        from .web import check_web_target
+    if fmt == "web":  # a folder of its own, never in a run folder (pix2pix_tf/web/page.py)
+        from ..web.page import check_web_target
         check_web_target(out, run_dir)
         return None
     check_links_to_run_entry(out)
@@ -430,7 +430,7 @@ def export_run(run_dir: str | Path, out: str | Path, fmt: str = "savedmodel",
     The generator exported is the run's :attr:`~pix2pix_tf.model.Pix2Pix.inference_generator`:
     the average of G's weights when the run was trained with ``ema_decay > 0``.
 
-    ``fmt="web"`` writes the drawing page instead (:func:`pix2pix_tf.run.web.export_web`,
+    ``fmt="web"`` writes the drawing page instead (:func:`pix2pix_tf.web.page.export_web`,
     which takes ``web_options``: runtime, palette, ...).
 
     The target is checked first (:func:`check_export_target`); when it lies in a run folder
@@ -454,7 +454,7 @@ def export_run(run_dir: str | Path, out: str | Path, fmt: str = "savedmodel",
             return export_tflite(model.inference_generator, model.config, out, inference_mode, quantize=quantize,
                                  calibration_data=calibration_data, calibration_count=calibration_count)
         if fmt == "web":
-            from .web import export_web
+            from ..web.page import export_web
             return export_web(model.inference_generator, model.config, out, inference_mode,
                               quantize=quantize,
                               **(web_options or {}))

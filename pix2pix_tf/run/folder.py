@@ -46,7 +46,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from .. import safety
+from ..host import writes as safety
 from ..config import ConfigError, Pix2PixConfig, Pix2PixError
 from ..model import Pix2Pix
 
@@ -65,7 +65,7 @@ ABLATION_RECORD = "ablation.json"
 TFLITE_SUFFIX = ".tflite"  # RUN/NAME.tflite: a TFLite export written into the run (export.py)
 LOG_FOLDERS = ("train", "validation", "images")  # LOGS/NAME: one TensorBoard writer each
 RUN_FILES = (CONFIG, IMAGE_SHAPE, CHECKPOINTS, LOGS, IMAGES, HISTORY, SUMMARY, SAVED_MODEL)
-RUN_KIND = "run"  # the manifest kind of a run folder (see pix2pix_tf.safety)
+RUN_KIND = "run"  # the manifest kind of a run folder (see pix2pix_tf.host.writes)
 
 # what a run writes inside its folders (paths relative to the entry); anything else is foreign
 _OWN_FILES = {

@@ -33,7 +33,7 @@ import tensorflow as tf
 
 from ..config import Pix2PixError
 from ..data import DataError, IMAGE_EXTENSIONS, list_images, read_image
-from ..outputs import OutputFolder
+from ..host.output_folder import OutputFolder
 from .folder import ModelError, load_run, load_saved_model, resolve_model
 
 OUTPUT_KIND = "predictions"  # the manifest kind of a folder written by predict_files
@@ -47,7 +47,7 @@ def check_output(input_path: str | Path, out_dir: str | Path, overwrite: bool = 
     Needs no model and no TensorFlow work, so the CLI runs it first.
 
     Returns:
-        The checked :class:`~pix2pix_tf.outputs.OutputFolder` (nothing written yet).
+        The checked :class:`~pix2pix_tf.host.output_folder.OutputFolder` (nothing written yet).
 
     Raises:
         DataError: ``out_dir`` is the input folder (or the input file's folder).
@@ -85,7 +85,7 @@ def load_translator(model_path: str | Path, size_mode: str = "resize") -> tuple[
         raise ModelError(f"{model_path}: not a SavedModel folder (no saved_model.pb) nor a run "
                          "folder (config.json and checkpoints/)") from None
     if kind == "run":
-        from ..inference import set_inference_mode
+        from ..layers import set_inference_mode
         from .export import GeneratorModule
 
         run = load_run(path)

@@ -26,11 +26,11 @@ import keras
 import tensorflow as tf
 
 from . import callbacks as cb
-from .. import safety
+from ..host import writes as safety
 from ..config import ConfigError, Pix2PixConfig, Pix2PixError
 from ..data import DataError, find_test_split, make_dataset, split_pairs, train_image_shape
 from ..fast.distribute import check_global_batch, make_strategy
-from ..inference import set_inference_mode
+from ..layers import set_inference_mode
 from ..model import Pix2Pix
 from .export import export_saved_model
 from .folder import (CHECKPOINTS, HISTORY, IMAGES, LOG_FOLDERS, LOGS, SAVED_MODEL,

@@ -30,7 +30,7 @@ import tensorflow as tf  # noqa: E402
 
 import pix2pix_tf  # noqa: E402
 from pix2pix_tf.fast.batchnorm import fusable  # noqa: E402
-from pix2pix_tf.inference import BatchNorm  # noqa: E402
+from pix2pix_tf.layers import BatchNorm  # noqa: E402
 from pix2pix_tf.fast.adam import FusedAdam  # noqa: E402
 
 COMPAT = os.environ.get("PIX2PIX_COMPAT") == "1"

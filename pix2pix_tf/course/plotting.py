@@ -32,7 +32,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from . import safety
+from ..host import writes as safety
 
 __all__ = ["to_display", "show_images", "show_pair", "show_batch", "show_translations",
            "show_columns", "plot_history", "snapshot_strip", "draw_receptive_field",

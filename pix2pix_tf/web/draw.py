@@ -53,12 +53,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .datasets.synthetic import LABEL_COLORS
+from ..datasets.synthetic import LABEL_COLORS
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
-    from .config import Pix2PixConfig
+    from ..config import Pix2PixConfig
 
 __all__ = ["widget_available", "render_strokes", "facades_palette", "PALETTES", "DrawAndSee",
            "INSTALL_HINT", "EDGE_INK", "EDGE_PAPER", "resolve_palette", "resolve_background",
@@ -179,7 +179,7 @@ def widget_options(config: "Pix2PixConfig", palette: dict | None, background,
     """The drawing front end's settings (``draw_widget.js`` reads them with ``model.get``).
 
     Shared by the notebook widget (:meth:`DrawAndSee.widget`) and the static web page
-    (``pix2pix-tf export --format web``, :mod:`pix2pix_tf.run.web`), so both draw alike.
+    (``pix2pix-tf export --format web``, :mod:`pix2pix_tf.web.page`), so both draw alike.
 
     Args:
         config: its image_size and direction.
@@ -393,7 +393,7 @@ class DrawAndSee:
 
     def __init__(self, generator: "keras.Model", config: "Pix2PixConfig", palette=None,
                  background=None, inference_mode: str = "deterministic"):
-        from .inference import set_inference_mode
+        from ..layers import set_inference_mode
 
         self.config = config
         self.size = int(config.image_size)
@@ -427,7 +427,7 @@ class DrawAndSee:
         """
         import tensorflow as tf
 
-        from .data.jitter import normalize, to_uint8
+        from ..jitter import normalize, to_uint8
 
         image = np.asarray(image_uint8)
         s = self.size

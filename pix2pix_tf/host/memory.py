@@ -24,10 +24,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ResourceError
+from ..errors import ResourceError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config import Pix2PixConfig
+    from ..config import Pix2PixConfig
 
 # the fields that set a config's size, named in the refusal when they differ from the defaults
 SIZE_FIELDS = ("ngf", "ndf", "image_size", "load_size", "batch_size", "net_g", "unet_depth", "n_layers_d",
@@ -77,7 +77,7 @@ def check_memory(config: "Pix2PixConfig", available: int | None = None) -> None:
         ResourceError: the estimate of :func:`training_memory_bytes` exceeds ``available``;
             the message names the fields that set the size.
     """
-    from .config import short_repr
+    from ..config import short_repr
 
     if available is None:
         available = available_memory_bytes()

@@ -6,7 +6,7 @@ This writes that page for a run's generator, with nothing to build and no server
     OUT/index.html         the page (the drawing widget's style sheet inlined, an import map)
     OUT/pix2pix_web.js     the page's one script of its own: loads LiteRT.js and the model,
                            rasterises the strokes, translates, exposes ``window.pix2pix``
-    OUT/draw_widget.js     the notebook widget's front end (pix2pix_tf/draw_widget.js), unchanged:
+    OUT/draw_widget.js     the notebook widget's front end (pix2pix_tf/web/draw_widget.js), unchanged:
                            brush, eraser, palette, width, undo, clear, upload
     OUT/model.tflite       the generator, batch 1, S x S, float32 [-1, 1] in and out (TFLite)
     OUT/web_config.json    image size, channels, palette and runtime for the script
@@ -29,8 +29,8 @@ Why these choices:
   DEPTH_TO_SPACE), ops that both LiteRT.js back ends run.
 * **the widget's own front end**: ``draw_widget.js`` talks to an anywidget "model" (get, set,
   save_changes, on); in a notebook Python answers, here ``pix2pix_web.js`` does, rasterising
-  the strokes like :func:`pix2pix_tf.draw.render_strokes` (hard edges: a label map keeps its
-  exact colours). One UI for both, and the palettes come from :mod:`pix2pix_tf.draw`.
+  the strokes like :func:`pix2pix_tf.web.draw.render_strokes` (hard edges: a label map keeps its
+  exact colours). One UI for both, and the palettes come from :mod:`pix2pix_tf.web.draw`.
 * **runtime files**: ``--runtime copy`` copies LiteRT.js from a local npm install
   (``--litert-dir``, else ``./node_modules/@litertjs/core``): the folder then works offline,
   about 19 MB (the two single-threaded wasm builds: relaxed SIMD and a fallback).
@@ -65,12 +65,12 @@ from typing import Iterator
 
 import keras
 
-from .. import safety
+from ..host import writes as safety
 from ..config import Pix2PixConfig
-from ..draw import JS_FILE as WIDGET_JS_FILE
-from ..draw import WIDGET_CSS, PALETTES, resolve_background, resolve_palette, widget_options
-from .export import ExportError, export_tflite
-from .folder import find_enclosing_run
+from .draw import JS_FILE as WIDGET_JS_FILE
+from .draw import WIDGET_CSS, PALETTES, resolve_background, resolve_palette, widget_options
+from ..run.export import ExportError, export_tflite
+from ..run.folder import find_enclosing_run
 
 WEB_KIND = "web"  # manifest kind of a web export folder
 LITERT_PACKAGE = "@litertjs/core"
@@ -81,8 +81,8 @@ RUNTIMES = ("auto", "copy", "cdn")
 INDEX, SCRIPT, WIDGET, MODEL, CONFIG, RUNTIME_DIR = (
     "index.html", "pix2pix_web.js", "draw_widget.js", "model.tflite", "web_config.json", "litert")
 PAGE_FILES = (INDEX, SCRIPT, WIDGET, MODEL, CONFIG)
-PAGE_TEMPLATE = Path(__file__).resolve().parent.parent / "web_page.html"
-PAGE_SCRIPT = Path(__file__).resolve().parent.parent / "web_page.js"
+PAGE_TEMPLATE = Path(__file__).resolve().parent / "web_page.html"
+PAGE_SCRIPT = Path(__file__).resolve().parent / "web_page.js"
 
 # what --runtime copy takes from the npm packages: OUT/litert/<key> <- (package, path in it).
 # loadLiteRt(dir) loads litert_wasm_internal.js (relaxed SIMD) or, in browsers without relaxed
@@ -262,7 +262,7 @@ def export_web(generator: keras.Model, config: Pix2PixConfig, out: str | Path,
         runtime: a :class:`WebRuntime` or "auto" / "copy" / "cdn" (:func:`resolve_runtime`).
         litert_dir: where the npm package is, for "auto" / "copy".
         palette: "edges" (black on white), "facades" or any name in
-            :data:`pix2pix_tf.draw.PALETTES`, or a dict class name -> (r, g, b) for label maps.
+            :data:`pix2pix_tf.web.draw.PALETTES`, or a dict class name -> (r, g, b) for label maps.
         quantize: TFLite weights: "none" (float32), "float16" or "dynamic".
         display_size: on-screen side of each image in CSS pixels (default max(320, S)).
 
@@ -349,7 +349,7 @@ def export_web_run(run_dir: str | Path, out: str | Path, inference_mode: str | N
 
     The target and the runtime files are checked before the run is loaded.
     """
-    from .export import export_run
+    from ..run.export import export_run
 
     check_web_target(out, run_dir)
     web_runtime = resolve_runtime(runtime, litert_dir)

@@ -5,9 +5,9 @@
 //
 // draw_widget.js is the notebook widget's front end, unchanged: brush, eraser, palette, width,
 // undo, clear, upload. It talks to an anywidget "model" (get / set / save_changes / on / off).
-// In a notebook Python answers it (pix2pix_tf.draw); here this module does, the same way:
+// In a notebook Python answers it (pix2pix_tf.web.draw); here this module does, the same way:
 // when a stroke ends (pointer up) or an image is uploaded it rasterises all strokes like
-// pix2pix_tf.draw.render_strokes (hard edges: a label map keeps its exact colours), runs the
+// pix2pix_tf.web.draw.render_strokes (hard edges: a label map keeps its exact colours), runs the
 // generator and sends back `drawn` (what the generator saw) and `output`, as PNG data URLs.
 //
 // For tests, window.pix2pix = {ready, info, translate(), inputPixels(), outputPixels(),
@@ -19,7 +19,7 @@ import drawWidget from "./draw_widget.js";
 const here = (path) => new URL(path, import.meta.url).href;
 
 // ------------------------------------------------------------------ strokes -> pixels
-// The port of pix2pix_tf.draw._paint: every pixel whose centre lies within width / 2 of the
+// The port of pix2pix_tf.web.draw._paint: every pixel whose centre lies within width / 2 of the
 // stroke's polyline (round caps and joins) takes the colour; [x, y] is the centre of the
 // pixel in column x, row y. Same float64 arithmetic in the same order as numpy.
 function paint(rgba, size, points, radius, color) {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from ..config import Pix2PixConfig
+from .config import Pix2PixConfig
 
 
 def orient(a: tf.Tensor, b: tf.Tensor, config: Pix2PixConfig) -> tuple[tf.Tensor, tf.Tensor]:

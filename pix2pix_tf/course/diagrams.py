@@ -39,9 +39,9 @@ import keras
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
-from .config import Pix2PixConfig
-from .discriminator import build_discriminator
-from .generator import build_generator
+from ..config import Pix2PixConfig
+from ..discriminator import build_discriminator
+from ..generator import build_generator
 
 __all__ = ["draw_unet", "draw_patchgan", "box_labels", "unet_layout", "patchgan_layout",
            "keras_plot_available", "save_diagram"]

@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .config import Pix2PixError
+from ..config import Pix2PixError
 
 MANIFEST = ".pix2pix-tf.json"
 LOCK = ".pix2pix-tf.lock"

@@ -14,7 +14,7 @@ Each classic failure of GAN training has a symptom that can be measured, not onl
   to the next (:func:`spread_across_inputs`).
 
 The variants are ``{label: config changes}`` tables like those of
-:mod:`pix2pix_tf.run.ablations`, and :func:`pix2pix_tf.run.ablations.run_ablation` trains
+:mod:`pix2pix_tf.course.ablations`, and :func:`pix2pix_tf.course.ablations.run_ablation` trains
 them (reusing the paper's run, which every table shares).
 
 Example:
@@ -34,7 +34,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-# label -> config changes (pix2pix_tf.run.ablations' format); each table starts with the paper
+# label -> config changes (pix2pix_tf.course.ablations' format); each table starts with the paper
 PAPER = {"paper": {"loss": "l1+cgan", "d_lr_scale": 1.0, "upsample": "transpose"}}
 STRONG_D = {**PAPER, "D lr x10": {"d_lr_scale": 10.0}}  # D learns 10x faster than G
 NO_L1 = {**PAPER, "no L1 (cGAN only)": {"loss": "cgan"}}  # lambda = 0: the GAN term alone
@@ -53,7 +53,7 @@ def load_curves(run_dir: str | Path) -> dict[str, list[float]]:
 
     Returns:
         ``{"step": [...], "d_loss": [...], "g_gan": [...], ...}`` ready for
-        :func:`pix2pix_tf.plotting.plot_history`.
+        :func:`pix2pix_tf.course.plotting.plot_history`.
 
     Raises:
         FileNotFoundError: the run has no history (it did not finish an epoch).
@@ -242,9 +242,9 @@ def outputs_by_inference_mode(run_dir: str | Path, data_dir: str | Path,
     Returns:
         ``(inputs, targets, {mode: outputs})``, numpy arrays (count, S, S, C) in [-1, 1].
     """
-    from .data import find_test_split, make_dataset
-    from .inference import set_inference_mode
-    from .run.folder import load_run
+    from ..data import find_test_split, make_dataset
+    from ..layers import set_inference_mode
+    from ..run.folder import load_run
 
     model = load_run(run_dir)
     ds, _ = make_dataset(data_dir, find_test_split(data_dir), model.config, training=False,

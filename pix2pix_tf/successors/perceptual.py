@@ -34,7 +34,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from .config import ConfigError, short_repr
+from ..config import ConfigError, short_repr
 
 VGG19_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 VGG19_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)  # pix2pixHD's VGGLoss
@@ -75,7 +75,7 @@ def load_feature_network(path: str) -> FeatureNetwork:
         ConfigError: one line naming ``perceptual_weights`` and the path: missing, not a
             .keras / .h5 file, or not loadable.
     """
-    from .config import check_perceptual_file
+    from ..config import check_perceptual_file
 
     check_perceptual_file(path)  # exists, readable, known suffix
     file = Path(path).expanduser()

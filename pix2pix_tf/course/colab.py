@@ -143,7 +143,7 @@ def report_versions() -> str:
     import keras
     import tensorflow as tf
 
-    from . import __version__
+    from .. import __version__
 
     return (f"pix2pix-tf {__version__} | TensorFlow {tf.__version__} | Keras {keras.__version__}"
             f" | Python {sys.version.split()[0]} | Colab: {in_colab()}")

@@ -33,11 +33,11 @@ import tempfile
 import typing
 import warnings
 
-from .config import Pix2PixConfig, Pix2PixError, default_load_size
-from .errors import one_line
-from . import config as config_module
-from .datasets.recipe_options import DEFAULT_OPTIONS, OPTION_HELP, TASKS
-from .schedule import epoch_schedule  # --n-epochs / --n-epochs-decay
+from ..config import Pix2PixConfig, Pix2PixError, default_load_size
+from ..errors import one_line
+from .. import config as config_module
+from ..datasets.recipe_options import DEFAULT_OPTIONS, OPTION_HELP, TASKS
+from ..schedule import epoch_schedule  # --n-epochs / --n-epochs-decay
 
 _CHOICES = config_module.field_choices()  # each choice field's values, from the config
 # the PyTorch reference implementation's flag names, accepted as well
@@ -78,7 +78,7 @@ _non_negative = _integer_in(0, None, "non-negative int")
 
 def _sample_size(text):
     """An argparse type for make-sample --size: a multiple of 16, at least 16."""
-    from .datasets.synthetic import MIN_SIZE  # numpy only, no TensorFlow
+    from ..datasets.synthetic import MIN_SIZE  # numpy only, no TensorFlow
 
     value = _integer_in(MIN_SIZE, None)(text)
     if value % MIN_SIZE:
@@ -169,7 +169,7 @@ def _config_from_args(args) -> Pix2PixConfig:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
     parser = _Parser(prog="pix2pix-tf", description="Pix2Pix in Keras 3 / TensorFlow.")
     parser.add_argument("--version", action="version", version=f"pix2pix-tf {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -300,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true",
                    help="replace the images an earlier make-sample wrote in --out (never other files)")
 
-    from .datasets.standard import STANDARD_DATASETS
+    from ..datasets.standard import STANDARD_DATASETS
     p = sub.add_parser("download", help="download and extract a standard pix2pix dataset")
     p.add_argument("name", metavar="NAME", help=", ".join(STANDARD_DATASETS))
     p.add_argument("--out", metavar="DIR", help="folder to extract NAME/ into (default: ~/.keras/datasets)")
@@ -327,12 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="a local web app: draw or upload an input, see the translation",
                        description='Needs the extra: pip install "pix2pix-tf[demo]" (Gradio). Serves '
-                                   "until Ctrl+C. In Colab use --share, or pix2pix_tf.demo.launch() "
+                                   "until Ctrl+C. In Colab use --share, or pix2pix_tf.apps.demo.launch() "
                                    "in a cell (shown inline).")
     p.add_argument("--model", required=True, help="SavedModel folder or run folder")
     p.add_argument("--palette", default="facades", metavar="NAME",
                    help="the brushes: facades (the sample's label colours, default) or edges "
-                        "(black on white); names from pix2pix_tf.draw.PALETTES")
+                        "(black on white); names from pix2pix_tf.web.draw.PALETTES")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: the network)")
     p.add_argument("--port", type=_integer_in(1, 65535, "port"),
@@ -346,8 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _train(args) -> int:
     """Train a run (or continue one with ``--resume``) and print its summary."""
-    from .run.folder import check_resume_flags, check_run_dir
-    from .run.train import process_seconds, train
+    from ..run.folder import check_resume_flags, check_run_dir
+    from ..run.train import process_seconds, train
     config = getattr(args, "checked_config", None) or _config_from_args(args)  # _precheck's
     if args.resume:  # the same flags as the run's are fine; a different value is refused
         check_run_dir(args.out, resume=True)
@@ -379,7 +379,7 @@ def _train(args) -> int:
 def _predict(args) -> int:
     """Translate an image or a folder of images; the inputs it could not translate are listed
     (when none could be, predict_files refuses in one line: status 2, nothing written)."""
-    from .run.predict import predict_files
+    from ..run.predict import predict_files
     result = predict_files(args.model, args.input, args.out, aligned=args.aligned,
                            side_by_side=args.side_by_side, size_mode=args.size_mode,
                            overwrite=args.overwrite)
@@ -391,7 +391,7 @@ def _predict(args) -> int:
 
 def _export(args) -> int:
     """Export a run's generator as a SavedModel, a TFLite file or a web page."""
-    from .run.export import export_run
+    from ..run.export import export_run
     if args.quantize == "int8" and args.format != "tflite":
         raise Pix2PixError("--quantize int8 applies to --format tflite only")
     if args.quantize == "int8" and args.calibration_data is None:
@@ -400,7 +400,7 @@ def _export(args) -> int:
     if args.quantize != "int8" and (args.calibration_data or args.calibration_count) is not None:
         raise Pix2PixError("--calibration-data and --calibration-count apply to --quantize int8 only")
     if args.format == "web":
-        from .run.web import export_web_run
+        from ..web.page import export_web_run
         path = export_web_run(args.run, args.out, args.inference_mode, runtime=args.runtime,
                               litert_dir=args.litert_dir, palette=args.palette, quantize=args.quantize)
         print(f"exported web to {path}; serve it with: python -m http.server -d {path} 8000 "
@@ -419,9 +419,9 @@ def _export(args) -> int:
 
 def _evaluate(args) -> int:
     """Evaluate a SavedModel or run on a split; metrics.json, best.png and worst.png."""
-    from .data import find_test_split
-    from .run.evaluate import evaluate
-    from .run.folder import evaluation_dir
+    from ..data import find_test_split
+    from ..run.evaluate import evaluate
+    from ..run.folder import evaluation_dir
     split = args.split or find_test_split(args.data) or "test"
     out = args.out or str(evaluation_dir(args.model, split))  # in the run, or beside a SavedModel
     result = evaluate(args.model, args.data, split=args.split, out_dir=out,
@@ -434,7 +434,7 @@ def _evaluate(args) -> int:
 
 def _make_pairs(args) -> int:
     """Turn a folder of photos into a paired dataset for one task recipe."""
-    from .datasets.recipes import make_pairs
+    from ..datasets.recipes import make_pairs
     options = {}
     for item in args.opt:
         name, sep, value = item.partition("=")
@@ -453,7 +453,7 @@ def _make_pairs(args) -> int:
 
 def _make_sample(args) -> int:
     """Write the synthetic facades sample dataset."""
-    from .datasets.synthetic import write_sample
+    from ..datasets.synthetic import write_sample
     info = write_sample(args.out, n_train=args.train, n_test=args.test, size=args.size, seed=args.seed,
                         overwrite=args.overwrite)
     print(json.dumps(info))
@@ -462,7 +462,7 @@ def _make_sample(args) -> int:
 
 def _download(args) -> int:
     """Download and extract one standard pix2pix dataset."""
-    from .datasets.standard import PAPER_DIRECTIONS, download, find_splits
+    from ..datasets.standard import PAPER_DIRECTIONS, download, find_splits
     folder = download(args.name, args.out, url=args.url, sha256=args.sha256)
     for split, path in find_splits(folder).items():
         print(f"{split}: {path}")
@@ -472,7 +472,7 @@ def _download(args) -> int:
 
 def _combine(args) -> int:
     """Pair two folders of images with the same names into A|B files."""
-    from .datasets.combine import combine_folders
+    from ..datasets.combine import combine_folders
     info = combine_folders(args.a, args.b, args.out, size=args.size, image_format=args.format,
                            jpeg_quality=args.jpeg_quality, resize_method=args.resize_method,
                            overwrite=args.overwrite)
@@ -481,7 +481,7 @@ def _combine(args) -> int:
 
 
 def _demo(args) -> int:
-    """Serve the web app over a model until Ctrl+C (pix2pix_tf.demo)."""
+    """Serve the web app over a model until Ctrl+C (pix2pix_tf.apps.demo)."""
     from .demo import serve
     serve(args.model, palette=args.palette, host=args.host, port=args.port, share=args.share)
     return 0
@@ -510,7 +510,7 @@ def _precheck(args) -> None:
 
     ``train``: the whole config (``--config`` file, flags, PatchGAN depth, memory).
     ``make-sample``, ``make-pairs``, ``combine``: ``--size`` fits in memory (the estimate of
-    :func:`pix2pix_tf.resources.square_images_memory_bytes` against half of what the machine
+    :func:`pix2pix_tf.host.memory.square_images_memory_bytes` against half of what the machine
     has available, as ``train``'s estimate is checked).
     ``predict``, ``make-sample``, ``make-pairs``, ``combine``: ``--out`` is usable and
     empty or ours (the commands check again, with the inputs, before writing).
@@ -527,8 +527,8 @@ def _precheck(args) -> None:
         return
     if args.command not in ("predict", "make-sample", "make-pairs", "combine"):
         return
-    from .outputs import OutputFolder
-    from .safety import check_out_dir
+    from ..host.output_folder import OutputFolder
+    from ..host.writes import check_out_dir
 
     out = Path(args.out)
     check_out_dir(out)
@@ -541,7 +541,7 @@ def _precheck(args) -> None:
     kind = {"predict": "predictions", "make-sample": "sample-dataset", "make-pairs": "pairs-dataset",
             "combine": "combined-dataset"}[args.command]
     if args.command == "make-pairs" and not args.overwrite:
-        from .safety import folder_kind
+        from ..host.writes import folder_kind
         if folder_kind(out) == kind:
             return  # make_pairs counts the pairs there in its message
     OutputFolder(out, kind, overwrite=args.overwrite).check()
@@ -556,7 +556,7 @@ def _check_size_memory(args) -> None:
     size = getattr(args, "size", None)
     if args.command not in ("make-sample", "make-pairs", "combine") or size is None:
         return
-    from .resources import check_data_memory, square_images_memory_bytes
+    from ..host.memory import check_data_memory, square_images_memory_bytes
 
     what = {"make-sample": f"drawing {size}x{size} images", "make-pairs": f"making pairs of "
             f"{size}x{size} images", "combine": f"combining images resized to {size}x{size}"}

@@ -4,14 +4,14 @@
 
 From Python or a notebook (Colab included)::
 
-    from pix2pix_tf import demo
+    from pix2pix_tf.apps import demo
     demo.launch("runs/facades")                 # Colab: inline, through a gradio.live link
     demo.launch("runs/facades", share=False)    # Colab: inline through Colab's own proxy
 
 The page has two inputs and the output beside them:
 
 * **Draw**: a canvas of the generator's training size with the palette's colours as fixed
-  brushes (:data:`pix2pix_tf.draw.PALETTES`: black on white for edges, the sample's classes
+  brushes (:data:`pix2pix_tf.web.draw.PALETTES`: black on white for edges, the sample's classes
   for label maps), an eraser (it paints the background class), undo and a Clear button; an
   image dropped on it becomes the canvas to draw over (e.g. a test label map to edit). The
   translation follows each finished stroke. Where the browser blends colours (an image scaled
@@ -32,7 +32,7 @@ newest checkpoint.
 Why Gradio (the optional extra ``pip install "pix2pix-tf[demo]"``): a drawing canvas with
 brush, eraser and undo, an upload box and a web server in one package that runs locally and
 in Colab (``launch`` shows the app inline in a notebook; in Colab it makes a public
-``*.gradio.live`` link by default). The notebook widget :mod:`pix2pix_tf.draw` needs no
+``*.gradio.live`` link by default). The notebook widget :mod:`pix2pix_tf.web.draw` needs no
 server; this app needs no notebook. Gradio's usage analytics are off unless the environment
 sets ``GRADIO_ANALYTICS_ENABLED=True``.
 
@@ -41,7 +41,7 @@ own (``pix2pix-tf-demo-*`` in the system's temporary folder, or in ``GRADIO_TEMP
 that names a folder), removed when the demo stops (``.close()``, Ctrl+C, SIGTERM for
 ``serve``, or the interpreter's exit): no upload outlives the demo in Gradio's shared cache.
 
-Nothing here imports Gradio or TensorFlow at import time: ``import pix2pix_tf.demo`` is cheap
+Nothing here imports Gradio or TensorFlow at import time: ``import pix2pix_tf.apps.demo`` is cheap
 and works without the extra.
 
 Example:
@@ -73,8 +73,8 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .draw import PALETTES, brushes, resolve_background, resolve_palette, widget_options
-from .errors import Pix2PixError
+from ..web.draw import PALETTES, brushes, resolve_background, resolve_palette, widget_options
+from ..errors import Pix2PixError
 
 if TYPE_CHECKING:  # pragma: no cover
     import gradio as gr
@@ -173,7 +173,7 @@ def check_host(host: str | None, flag: str = "host") -> None:
         >>> check_host("nosuch.invalid", "--host")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        pix2pix_tf.demo.DemoError: --host nosuch.invalid: does not resolve (...)
+        pix2pix_tf.apps.demo.DemoError: --host nosuch.invalid: does not resolve (...)
     """
     if not host:
         return
@@ -190,14 +190,14 @@ def check_demo_args(model_path: str | Path, palette: str | None = None,
 
     Raises:
         DemoError: ``model_path`` does not exist, ``palette`` is not a name in
-            :data:`pix2pix_tf.draw.PALETTES`, ``host`` does not resolve (named as
+            :data:`pix2pix_tf.web.draw.PALETTES`, ``host`` does not resolve (named as
             ``--host``), or gradio is missing or older than 6 (with the pip command).
 
     Example:
         >>> check_demo_args("no/such/run")
         Traceback (most recent call last):
         ...
-        pix2pix_tf.demo.DemoError: no/such/run: no such SavedModel or run folder
+        pix2pix_tf.apps.demo.DemoError: no/such/run: no such SavedModel or run folder
     """
     if not Path(model_path).exists():
         raise DemoError(f"{model_path}: no such SavedModel or run folder")
@@ -285,7 +285,7 @@ def check_image(source, name: str = "the upload", max_pixels: int = MAX_UPLOAD_P
         >>> check_image(b"hello", "notes.png")
         Traceback (most recent call last):
         ...
-        pix2pix_tf.demo.ImageRefused: notes.png: not an image file (no image format PIL reads matches its contents)
+        pix2pix_tf.apps.demo.ImageRefused: notes.png: not an image file (no image format PIL reads matches its contents)
     """
     im = _open_image(source, name, max_pixels)
     im.close()
@@ -423,12 +423,12 @@ def load_translator(model_path: str | Path) -> Translator:
         ModelError: not a SavedModel nor a run folder, or a damaged one (names the file).
         RunDirError, ConfigError: a run folder whose files are damaged.
     """
-    from .inference import set_inference_mode
-    from .run.folder import load_run, load_saved_model, resolve_model
+    from ..layers import set_inference_mode
+    from ..run.folder import load_run, load_saved_model, resolve_model
 
     kind, path = resolve_model(model_path)
     if kind == "run":
-        from .run.export import GeneratorModule
+        from ..run.export import GeneratorModule
 
         run = load_run(path)
         mode = run.config.inference_mode
@@ -450,10 +450,10 @@ def load_translator(model_path: str | Path) -> Translator:
 # the canvas: palette, background, what the browser sends -> the model's input
 # --------------------------------------------------------------------------
 def canvas_style(palette: str | dict | None) -> tuple[dict | None, tuple[int, int, int], list]:
-    """(palette, background, brushes) as the notebook widget :mod:`pix2pix_tf.draw` has them.
+    """(palette, background, brushes) as the notebook widget :mod:`pix2pix_tf.web.draw` has them.
 
     ``palette`` None or "edges": black ink on white paper; a name in
-    :data:`~pix2pix_tf.draw.PALETTES` or a dict class -> (r, g, b): a label map on its
+    :data:`~pix2pix_tf.web.draw.PALETTES` or a dict class -> (r, g, b): a label map on its
     background class ("background" or "wall").
 
     Raises:
@@ -579,7 +579,7 @@ def build_demo(model_path: str | Path, palette: str | dict | None = DEFAULT_PALE
         model_path: a SavedModel folder, or a run folder (with ``saved_model/`` or only
             checkpoints).
         palette: the brushes: "edges" (or None) for black on white, a name in
-            :data:`pix2pix_tf.draw.PALETTES` or a dict class -> (r, g, b) for label maps.
+            :data:`pix2pix_tf.web.draw.PALETTES` or a dict class -> (r, g, b) for label maps.
             Default: the bundled facades sample's classes.
         translator: an already loaded model (:func:`load_translator`); default: load
             ``model_path``.

@@ -45,14 +45,14 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-from .. import plotting
-from .. import safety
+from . import plotting
+from ..host import writes as safety
 from ..config import Pix2PixConfig, Pix2PixError
 from ..data import find_test_split, make_dataset
 from ..discriminator import build_discriminator, receptive_field
 from ..losses import objective_terms
-from .folder import ABLATION_RECORD, SUMMARY, load_run, load_run_config
-from .train import train
+from ..run.folder import ABLATION_RECORD, SUMMARY, load_run, load_run_config
+from ..run.train import train
 
 # label -> config changes. Each variant names every field it is about, so the other
 # ablation's choice in the base config cannot change what its label says.

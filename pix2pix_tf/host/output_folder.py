@@ -1,6 +1,6 @@
 """One output folder of a data-writing command (predict, make-sample, make-pairs, combine).
 
-:class:`OutputFolder` applies the rules of :mod:`pix2pix_tf.safety` to a folder that
+:class:`OutputFolder` applies the rules of :mod:`pix2pix_tf.host.writes` to a folder that
 receives many files, possibly in split sub-folders (``OUT/train/0000.jpg``):
 
 1. **Checked before the first byte.** :meth:`OutputFolder.check` refuses a ``--out`` that
@@ -10,13 +10,13 @@ receives many files, possibly in split sub-folders (``OUT/train/0000.jpg``):
    one output name (compared case-insensitively: ``b.jpg`` and ``b.JPG`` are one file on
    macOS and Windows) and any output name taken by a file pix2pix-tf did not write.
 2. **Only what we wrote is ours.** The folder carries a manifest (``.pix2pix-tf.json``,
-   :func:`pix2pix_tf.safety.claim_folder`) listing every file written into it, those in
+   :func:`pix2pix_tf.host.writes.claim_folder`) listing every file written into it, those in
    sub-folders under its ``files`` key as ``"train/0000.jpg"``, and the SHA-256 of each
    under ``sha256``. ``overwrite`` replaces those files and removes the stale ones only
    while their content still has the recorded hash (a name added to the manifest by hand,
    or a file changed since, is somebody's); other files are never touched.
 3. **Nothing half-written.** :meth:`OutputFolder.write` goes through
-   :func:`pix2pix_tf.safety.atomic_write_bytes`; :meth:`OutputFolder.abort` (on any
+   :func:`pix2pix_tf.host.writes.atomic_write_bytes`; :meth:`OutputFolder.abort` (on any
    failure) removes the files and folders this call created, so a full disk leaves the
    folder as it was, apart from files already replaced in place.
 
@@ -38,10 +38,10 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Mapping
 
-from .config import Pix2PixError
-from .safety import (LOCK, MANIFEST, WriteError, atomic_write_bytes, atomic_write_text, check_out_dir,
-                     claim_folder, folder_kind, os_errors_as, read_manifest, record_written,
-                     remove_temporaries)
+from ..config import Pix2PixError
+from .writes import (LOCK, MANIFEST, WriteError, atomic_write_bytes, atomic_write_text,
+                     check_out_dir, claim_folder, folder_kind, os_errors_as, read_manifest,
+                     record_written, remove_temporaries)
 
 __all__ = ["OutputFolder", "NameCollision", "find_collisions", "describe_collisions"]
 
