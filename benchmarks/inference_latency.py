@@ -48,6 +48,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from pix2pix_tf.fast.transform import speed_up_network  # noqa: E402
 from pix2pix_tf.config import Pix2PixConfig  # noqa: E402
 from pix2pix_tf.generator import build_generator  # noqa: E402
 from pix2pix_tf.layers import set_inference_mode  # noqa: E402
@@ -198,7 +199,7 @@ def main() -> None:
         keras.utils.set_random_seed(0)
         config = Pix2PixConfig(image_size=args.image_size, load_size=args.image_size,
                                **({"ngf": widths.pop(0)} if widths else {}))
-        generator = build_generator(config)
+        generator = speed_up_network(build_generator(config), config)  # as a run builds it
     native = build_generator(config.replace(conv_impl="native"))
     native.set_weights(generator.get_weights())
     s = config.image_size
@@ -250,7 +251,7 @@ def main() -> None:
         for ngf in widths:  # untrained narrower generators: latency (quality vs their float32)
             keras.utils.set_random_seed(0)
             cfg = config.replace(ngf=ngf)
-            g = build_generator(cfg)
+            g = speed_up_network(build_generator(cfg), cfg)
             tag = f"ngf{ngf}"
             sm_g = tf.saved_model.load(str(export_saved_model(g, cfg, f"{tmp}/sm_{tag}")))
             serve_g = lambda x, m=sm_g: m.signatures["serving_default"](images=tf.constant(x))["output"].numpy()  # noqa: E731

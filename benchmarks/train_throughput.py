@@ -7,7 +7,7 @@ and noisy, so per-round ratios measured side by side are what counts):
 * ``plain``: ``Pix2Pix`` with every optimization off: float32, Keras' own Adam and batch
   norm, TensorFlow's convolution kernels everywhere (``conv_impl="native"``), no XLA.
 * ``fused_adam``: plain + :class:`pix2pix_tf.fast.adam.FusedAdam` (one kernel per weight
-  update) + the fused batch-norm kernel (:class:`pix2pix_tf.layers.BatchNorm`).
+  update) + the fused batch-norm kernel (:class:`pix2pix_tf.fast.batchnorm.FusedBatchNorm`).
 * ``default``: what ``pix2pix-tf train`` runs on this machine: fused_adam and, on CPU, the
   4x4 stride-2 convolutions of small maps as matmuls (``conv_impl="auto"``, see fast/matmul.py).
 * ``default_xla``: the same, train step compiled with XLA (``jit_compile=True``).
@@ -50,7 +50,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow.python.profiler import model_analyzer, option_builder  # noqa: E402
 
-from pix2pix_tf.layers import BatchNorm, walk_layers  # noqa: E402
+from pix2pix_tf.fast.transform import speed_up  # noqa: E402
 from pix2pix_tf.config import Pix2PixConfig  # noqa: E402
 from pix2pix_tf.model import Pix2Pix  # noqa: E402
 
@@ -103,14 +103,9 @@ def make_runner(variant: str, cfg: Pix2PixConfig, batch: int):
     vcfg = cfg.replace(precision=precision, batch_size=batch, conv_impl=conv_impl)
     keras.utils.set_random_seed(0)
     model = Pix2Pix.from_config_object(vcfg)
-    kwargs = {"jit_compile": variant == "default_xla"}
-    if variant == "plain":  # Keras' Adam and batch norm: the project with every optimization off
-        for layer in walk_layers(model):
-            if isinstance(layer, BatchNorm):
-                layer.fused = False
-        kwargs.update(g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999),
-                      d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.999))
-    model.compile(**kwargs)
+    model.compile(jit_compile=variant == "default_xla")
+    if variant != "plain":  # plain: Keras' Adam and batch norm, every optimization off
+        speed_up(model)  # fused_adam: conv_impl native, so FusedAdam and fused batch norm only
     iterator = iter(tf.data.Dataset.from_tensors((x, y)).repeat())
     model.make_train_function()
     train_function = model.train_function

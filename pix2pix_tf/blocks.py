@@ -5,8 +5,8 @@ The paper (appendix 6.1) writes its networks with two block types:
 Dropout-ReLU with a dropout rate of 50%. All convolutions are 4x4 with stride 2.
 
 The normalisation and dropout layers are pix2pix's own (:mod:`pix2pix_tf.layers`:
-they can stay stochastic at test time); the convolutions are Keras' (or, on CPU, the same
-layers with a faster kernel for small maps: :mod:`pix2pix_tf.fast.matmul`).
+they can stay stochastic at test time); the convolutions are Keras'. The CPU speed paths
+(:mod:`pix2pix_tf.fast`) are applied to the built networks by the run, not chosen here.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from __future__ import annotations
 import keras
 
 from .config import Pix2PixConfig
-from .fast import cpu_speed_paths
-from .fast.matmul import MATMUL_MAX_CONV, MATMUL_MAX_DECONV, MatmulConv2D, MatmulConv2DTranspose, use_matmul
 from .layers import MODE_TABLE, BatchNorm, NoiseDropout
 
 
@@ -30,7 +28,7 @@ def norm_layer(config: Pix2PixConfig, name: str) -> keras.layers.Layer | None:
         stats, _ = MODE_TABLE[config.inference_mode]
         # gamma ~ N(1, 0.02) as in the reference code; momentum 0.9 = PyTorch's 0.1
         return BatchNorm(inference_stats=stats, momentum=0.9, epsilon=1e-5, name=name,
-                         synchronized=config.sync_batch_norm, fused=cpu_speed_paths(),
+                         synchronized=config.sync_batch_norm,
                          gamma_initializer=keras.initializers.RandomNormal(1.0, config.init_stddev))
     if config.norm == "instance":
         return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
@@ -68,9 +66,8 @@ def downsample(filters: int, config: Pix2PixConfig, apply_norm: bool = True,
     norm = norm_layer(config, "norm") if apply_norm else None
     if use_bias is None:
         use_bias = config.norm != "batch"
-    conv = MatmulConv2D(filters, size, strides=strides, padding="same",
-                        kernel_initializer=conv_init(config), use_bias=use_bias, name="conv",
-                        max_matmul_size=MATMUL_MAX_CONV if use_matmul(config) else 0)
+    conv = keras.layers.Conv2D(filters, size, strides=strides, padding="same",
+                               kernel_initializer=conv_init(config), use_bias=use_bias, name="conv")
     layers = [spectral_normalized(conv) if spectral_norm else conv]
     if norm is not None:
         layers.append(norm)
@@ -95,10 +92,9 @@ def upsample(filters: int, config: Pix2PixConfig, apply_dropout: bool = False,
     if config.upsample == "resize":
         layers = resize_conv(filters, config, use_bias=use_bias)
     else:
-        layers = [MatmulConv2DTranspose(filters, size, strides=2, padding="same",
-                                        kernel_initializer=conv_init(config), use_bias=use_bias,
-                                        name="deconv",
-                                        max_matmul_size=MATMUL_MAX_DECONV if use_matmul(config) else 0)]
+        layers = [keras.layers.Conv2DTranspose(filters, size, strides=2, padding="same",
+                                               kernel_initializer=conv_init(config), use_bias=use_bias,
+                                               name="deconv")]
     if norm is not None:
         layers.append(norm)
     if apply_dropout and config.dropout_rate > 0:

@@ -12,9 +12,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
+import os
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -210,7 +212,7 @@ class Pix2PixConfig:
              "must name a local .keras or .h5 file when lambda_perceptual > 0 (nothing is downloaded)")
         return self
 
-    def check_trainable(self, available: int | None = None) -> "Pix2PixConfig":
+    def check_trainable(self) -> "Pix2PixConfig":
         """Refuse, before anything is built or written, a config that cannot be trained here.
 
         :meth:`validate` checks each field and the generator's fit; this adds what only
@@ -220,18 +222,16 @@ class Pix2PixConfig:
         * the PatchGAN's ``n_layers_d`` stride-2 layers must leave a map of at least 3
           pixels (:func:`max_patchgan_layers`), at the smallest scale when ``num_d > 1``;
         * with ``lambda_perceptual > 0``, ``perceptual_weights`` must be a readable local
-          ``.keras`` or ``.h5`` file (checked here, loaded at the first training step);
-        * the memory estimate must fit the machine (:func:`pix2pix_tf.host.memory.check_memory`).
+          ``.keras`` or ``.h5`` file (checked here, loaded at the first training step).
 
-        Args:
-            available: bytes of memory; None reads what the machine has available.
+        Whether the run fits this machine's memory is a question about the machine, asked by
+        the run (:func:`pix2pix_tf.host.memory.check_memory`), not by the paper's config.
 
         Returns:
             self (validated).
 
         Raises:
             ConfigError: naming ``n_layers_d``, ``perceptual_weights`` (or the invalid field).
-            ResourceError: the estimate exceeds the available memory.
         """
         self.validate()
         if self.net_d == "patch" and self.n_layers_d > 0 and self.loss != "l1":
@@ -247,8 +247,6 @@ class Pix2PixConfig:
                     f"2**n_layers_d >= 3 to output a logit (at most {deepest} here)", field="n_layers_d")
         if self.lambda_perceptual > 0:
             check_perceptual_file(self.perceptual_weights)
-        from .host.memory import check_memory  # the size estimate lives beside the config
-        check_memory(self, available)
         return self
 
     @property
@@ -331,9 +329,16 @@ class Pix2PixConfig:
         Raises:
             WriteError: the file cannot be written (disk full, read-only, ...).
         """
-        from .host.writes import atomic_write_text  # safety imports this module
-
-        atomic_write_text(path, self.to_json() + "\n")
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(self.to_json() + "\n")
+            os.replace(tmp, path)  # replaces a link at ``path`` itself, never what it points to
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise ConfigError(f"{path}: cannot write ({e.strerror or type(e).__name__})") from None
 
     @classmethod
     def load(cls, path: str | Path) -> "Pix2PixConfig":

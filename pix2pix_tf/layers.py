@@ -24,7 +24,6 @@ import keras
 import tensorflow as tf
 
 from .config import INFERENCE_MODES
-from .fast.batchnorm import fused_training_call, fusable
 
 #: inference_mode -> (statistics BatchNorm uses, whether dropout stays on)
 MODE_TABLE = {
@@ -42,20 +41,15 @@ class BatchNorm(keras.layers.BatchNormalization):
         inference_stats: "batch" (statistics of the current batch, no update of the moving
             averages), "instance" (statistics of each image alone; equals training-time BN
             at batch size 1) or "moving" (Keras' usual moving averages).
-        fused: train with TensorFlow's fused kernel (same results, faster on CPU; not used
-            with ``synchronized=True``).
 
     Training behaviour (``training=True``) is Keras' BatchNormalization.
     """
 
-    def __init__(self, inference_stats: str = "instance", fused: bool = True, **kwargs):
+    def __init__(self, inference_stats: str = "instance", **kwargs):
         super().__init__(**kwargs)
         self.inference_stats = inference_stats
-        self.fused = fused
 
     def call(self, inputs, training=None, mask=None):
-        if training and self.fused and fusable(self, inputs, mask):
-            return fused_training_call(self, inputs)  # the same maths, one kernel (fast/)
         if training or self.inference_stats == "moving":
             return super().call(inputs, training=training, mask=mask)
         x = tf.cast(inputs, tf.float32)  # statistics in float32 under mixed precision
@@ -66,7 +60,7 @@ class BatchNorm(keras.layers.BatchNormalization):
         return tf.cast(y, self.compute_dtype)
 
     def get_config(self):
-        return {**super().get_config(), "inference_stats": self.inference_stats, "fused": self.fused}
+        return {**super().get_config(), "inference_stats": self.inference_stats}
 
 
 @keras.saving.register_keras_serializable(package="pix2pix_tf")

@@ -24,8 +24,6 @@ import keras
 import tensorflow as tf
 
 from . import losses, schedule
-from .fast import cpu_speed_paths
-from .fast.adam import FusedAdam
 from .layers import dropout_seed_states
 from .config import Pix2PixConfig
 from .discriminator import build_discriminator, discriminator_features, discriminator_is_conditional
@@ -47,16 +45,15 @@ def make_optimizer(config: Pix2PixConfig, total_steps: int | None = None,
             ``config.d_lr_scale`` for D (1 in the paper).
 
     Returns:
-        A Keras Adam (:class:`~pix2pix_tf.fast.adam.FusedAdam`, the same maths and
-        variables in one fused kernel, when TensorFlow sees no GPU).
+        A Keras Adam (the run makes it :class:`~pix2pix_tf.fast.adam.FusedAdam`, the same
+        maths and variables in one fused kernel, on a CPU: :mod:`pix2pix_tf.fast.transform`).
 
     Example:
         >>> opt = make_optimizer(Pix2PixConfig())
         >>> round(float(opt.learning_rate), 6), opt.beta_1
         (0.0002, 0.5)
     """
-    adam = FusedAdam if cpu_speed_paths() else keras.optimizers.Adam  # same variables either way
-    return adam(learning_rate=schedule.learning_rate(config, total_steps, scale=lr_scale),
+    return keras.optimizers.Adam(learning_rate=schedule.learning_rate(config, total_steps, scale=lr_scale),
                 beta_1=config.beta_1, beta_2=config.beta_2)
 
 

@@ -12,6 +12,8 @@ from pix2pix_tf.fast.matmul import SmallMapMatmul
 from pix2pix_tf.layers import BatchNorm, walk_layers
 from pix2pix_tf.config import Pix2PixConfig
 from pix2pix_tf.fast.adam import FusedAdam
+from pix2pix_tf.fast.batchnorm import FusedBatchNorm
+from pix2pix_tf.fast.transform import speed_up
 from pix2pix_tf.model import Pix2Pix
 
 CFG = Pix2PixConfig(image_size=64, load_size=72, ngf=8, ndf=8)
@@ -24,6 +26,7 @@ def _built(monkeypatch, gpu: bool):
                         lambda kind=None: (fake_gpu if gpu else []) if kind == "GPU" else real(kind))
     model = Pix2Pix.from_config_object(CFG)
     model.compile()
+    speed_up(model)  # what a run applies to its built model
     layers = [l for net in (model.generator, model.discriminator) for l in walk_layers(net)]
     return model, layers
 
@@ -34,7 +37,7 @@ def test_speed_paths_only_without_a_gpu(monkeypatch, gpu):
     bns = [l for l in layers if isinstance(l, BatchNorm)]
     matmuls = [l for l in layers if isinstance(l, SmallMapMatmul) and l.max_matmul_size > 0]
     assert bns, "the paper's networks have batch norm"
-    assert all(l.fused is (not gpu) for l in bns)
+    assert all(isinstance(l, FusedBatchNorm) is (not gpu) for l in bns)
     assert bool(matmuls) is (not gpu)
     for opt in (model.g_optimizer, model.d_optimizer):
         assert isinstance(opt, FusedAdam) is (not gpu)

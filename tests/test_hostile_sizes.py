@@ -32,7 +32,9 @@ from conftest import make_pair, write_image
 from pix2pix_tf.host import memory as resources
 from pix2pix_tf.config import Pix2PixConfig
 from pix2pix_tf.data import DataError, make_dataset, read_image, read_image_size, split_pairs
-from pix2pix_tf.data.files import check_pairs, decode_image_oriented, list_pairs
+from pix2pix_tf.data.checks import check_pairs
+from pix2pix_tf.data.files import list_pairs
+from pix2pix_tf.data.images import decode_image_oriented
 from pix2pix_tf.datasets.combine import combine_folders
 from pix2pix_tf.datasets.recipes import make_pairs
 from pix2pix_tf.errors import ResourceError

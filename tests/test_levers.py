@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from pix2pix_tf.fast.transform import speed_up
 from pix2pix_tf.apps import cli
 from pix2pix_tf.blocks import resize_conv
 from pix2pix_tf.config import PRESETS, ConfigError, Pix2PixConfig
@@ -36,7 +37,7 @@ def _model(seed=0, **changes) -> Pix2Pix:
     keras.utils.set_random_seed(seed)
     model = Pix2Pix.from_config_object(Pix2PixConfig(**{**TINY, **changes}))
     model.compile()
-    return model
+    return speed_up(model)  # as a run trains it
 
 
 def _batch(seed=0, n=2):

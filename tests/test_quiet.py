@@ -2,7 +2,7 @@
 
 libjpeg (inside TensorFlow's JPEG decoder) and the TFLite converter write some lines to fd 2
 themselves, where Python's ``sys.stderr``, TensorFlow's log level and pytest's ``capsys``
-never see them. :func:`pix2pix_tf.data.pipeline.native_stderr_filtered` holds fd 2 back
+never see them. :func:`pix2pix_tf.host.native_stderr.native_stderr_filtered` holds fd 2 back
 around those calls and passes on every line that is not a known harmless one. The filter is
 tested here with ``os.write(2, ...)`` under ``capfd`` (which captures fd 2 itself), the
 decoder and the converter in-process under ``capfd``, and the command line in real processes.
@@ -20,8 +20,9 @@ import pytest
 import tensorflow as tf
 
 from conftest import make_pair, write_image
-from pix2pix_tf.data.files import DataError, read_image
-from pix2pix_tf.data.pipeline import JPEG_DECODER_MESSAGES, native_stderr_filtered
+from pix2pix_tf.data.files import DataError
+from pix2pix_tf.data.images import read_image
+from pix2pix_tf.host.native_stderr import JPEG_DECODER_MESSAGES, native_stderr_filtered
 from pix2pix_tf.run.tflite import INT8_EXPORT_MESSAGES
 
 # The lines TensorFlow 2.21 printed before the fix (prefix of the absl line: level, date, time,
@@ -199,8 +200,9 @@ def test_filtering_in_a_real_process_keeps_genuine_lines(tmp_path):
     paths = _damaged_jpegs(tmp_path / "jpegs")
     script = (
         "import os, sys\n"
-        "from pix2pix_tf.data.files import DataError, read_image\n"
-        "from pix2pix_tf.data.pipeline import JPEG_DECODER_MESSAGES, native_stderr_filtered\n"
+        "from pix2pix_tf.data.files import DataError\n"
+        "from pix2pix_tf.data.images import read_image\n"
+        "from pix2pix_tf.host.native_stderr import JPEG_DECODER_MESSAGES, native_stderr_filtered\n"
         "import tensorflow as tf; tf.config.list_physical_devices()\n"
         "os.write(2, b'--- start\\n')\n"
         "for path in sys.argv[1:]:\n"

@@ -17,6 +17,9 @@ from pix2pix_tf.fast.matmul import (HANDWRITTEN_GRAD_MIN_ROWS, MatmulConv2D, Mat
 from pix2pix_tf.config import ConfigError, Pix2PixConfig
 from pix2pix_tf.fast.distribute import StrategyError, check_global_batch, make_strategy
 from pix2pix_tf.fast.adam import FusedAdam
+from pix2pix_tf.fast.matmul import SmallMapMatmul
+from pix2pix_tf.fast.transform import speed_up
+from pix2pix_tf.layers import walk_layers
 from pix2pix_tf.model import Pix2Pix
 from pix2pix_tf.fast import precision as precision_module
 from pix2pix_tf.fast.precision import auto_precision, precision_scope, resolve_precision
@@ -179,7 +182,9 @@ def test_generator_conv_impls_agree(tiny_config):
     gens = []
     for impl in ("native", "matmul"):
         keras.utils.set_random_seed(0)
-        gens.append(Pix2Pix.from_config_object(cfg.replace(conv_impl=impl)).generator)
+        gens.append(speed_up(Pix2Pix.from_config_object(cfg.replace(conv_impl=impl))).generator)
+    assert not any(isinstance(l, SmallMapMatmul) and l.max_matmul_size for l in walk_layers(gens[0]))
+    assert any(isinstance(l, SmallMapMatmul) and l.max_matmul_size for l in walk_layers(gens[1]))
     gens[1].set_weights(gens[0].get_weights())
     x, _ = _batch(cfg.image_size)
     a, b = (g(x, training=True) for g in gens)
@@ -362,9 +367,9 @@ def test_cached_pipeline_gives_the_same_stream(pair_dir, tiny_config, preprocess
 
 @pytest.mark.parametrize("shape", [(1, 8, 8, 16), (3, 4, 4, 8), (1, 2, 2, 4)])
 def test_fused_batch_norm_matches_keras(shape):
-    """BatchNorm's fused training kernel == Keras' BatchNormalization: output, gradients and
+    """FusedBatchNorm's training kernel == Keras' BatchNormalization: output, gradients and
     the moving averages (Keras' biased variance)."""
-    from pix2pix_tf.layers import BatchNorm
+    from pix2pix_tf.fast.batchnorm import FusedBatchNorm as BatchNorm
     rng = np.random.default_rng(0)
     x = tf.constant(rng.normal(size=shape).astype("float32") * 3 + 1)
     ref = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer="random_normal",

@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import write_image
+from pix2pix_tf.fast.transform import speed_up_network
 from pix2pix_tf.apps import cli
 from pix2pix_tf.config import Pix2PixConfig, Pix2PixError
 from pix2pix_tf.data.files import DataError
@@ -74,7 +75,7 @@ def test_subpixel_falls_back_where_it_does_not_apply():
 def test_lite_twin_converts_to_plain_convolutions(tmp_path):
     cfg = Pix2PixConfig(image_size=32, load_size=32, ngf=4, conv_impl="matmul")  # matmul path on
     keras.utils.set_random_seed(0)
-    g = build_generator(cfg)
+    g = speed_up_network(build_generator(cfg), cfg)  # as a run builds it
     set_inference_mode(g, "deterministic")
     twin = lite_twin(g)
     x = tf.random.uniform((2, 32, 32, 3), -1, 1, seed=1)

@@ -35,6 +35,7 @@ import warnings
 
 from ..config import Pix2PixConfig, Pix2PixError, default_load_size
 from ..errors import one_line
+from ..host.memory import check_memory
 from .. import config as config_module
 from ..datasets.recipe_options import DEFAULT_OPTIONS, OPTION_HELP, TASKS
 from ..schedule import epoch_schedule  # --n-epochs / --n-epochs-decay
@@ -165,7 +166,9 @@ def _config_from_args(args) -> Pix2PixConfig:
         changes["load_size"] = default_load_size(changes["image_size"])
     if changes.get("dataset_mode") == "colorization" and "input_channels" not in changes:
         changes["input_channels"] = 1  # the input is the grayscale of the target
-    return base.replace(**changes).check_trainable()
+    config = base.replace(**changes).check_trainable()
+    check_memory(config)  # the memory training needs, against what this machine has
+    return config
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,10 +29,10 @@ The report names the first term that differs (:attr:`StepReport.first_difference
 **Tolerance.** Both models run the same networks and layers, so the forward passes agree
 exactly; what may differ is arithmetic order: the student's loss ops (``BinaryCrossentropy``
 or ``tf.nn.sigmoid_cross_entropy_with_logits``, a mean taken in another order) and the
-optimizer. pix2pix_tf's step is compared as it trains on this machine: with no GPU,
-``Pix2Pix.compile`` uses :class:`~pix2pix_tf.fast.adam.FusedAdam` (the same Adam in one
-kernel, :func:`pix2pix_tf.fast.cpu_speed_paths`) while the student uses
-``keras.optimizers.Adam``; the two differ by float32 rounding. A loss term matches when
+optimizer. pix2pix_tf's step is compared as the paper's code builds it, with Keras' layers
+and ``keras.optimizers.Adam`` (a training run on a CPU then applies the speed paths of
+:mod:`pix2pix_tf.fast.transform`, e.g. :class:`~pix2pix_tf.fast.adam.FusedAdam`, the same
+Adam in one kernel, which differs from Keras' by float32 rounding). A loss term matches when
 ``|yours - ours| <= LOSS_ATOL + LOSS_RTOL * |ours|`` (1e-5 + 1e-5 relative: float32 sums
 over a few thousand patch logits and pixels agree to ~1e-6); the weights match when no
 weight differs by more than ``WEIGHT_ATOL = 1e-6``, 1/200 of the largest move one Adam step
@@ -264,7 +264,7 @@ def compare_train_steps(student: Any, config=None, batch=None, loss_atol: float 
     x, y = batch if batch is not None else make_batch(config)
     keras.utils.set_random_seed(config.seed)
     reference = Pix2Pix.from_config_object(config)
-    reference.compile()  # as pix2pix_tf trains: FusedAdam when TensorFlow sees no GPU
+    reference.compile()  # the paper's code: Keras' Adam (the run's speed paths are not applied)
     if isinstance(student, type):
         student = student(build_generator(config), build_discriminator(config), lambda_l1=config.lambda_l1)
     _copy_variables(reference.generator, student.generator, "generator")

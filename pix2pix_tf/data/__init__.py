@@ -20,14 +20,16 @@ Example:
     ...                      Pix2PixConfig(image_size=64, load_size=72))  # doctest: +SKIP
 """
 
-from .files import (IMAGE_EXTENSIONS, TEST_SPLITS, DataError, check_image, check_pairs,
-                    find_test_split, list_images, list_pairs, read_image, split_dir, split_pairs)
+from .checks import check_pairs, split_pairs, train_image_shape
+from .files import (IMAGE_EXTENSIONS, TEST_SPLITS, DataError, find_test_split, list_images,
+                    list_pairs, split_dir)
+from .images import check_image, read_image
 from ..jitter import (eval_preprocess, normalize, orient, random_jitter, resize,
                       resize_to_load_size, to_uint8)
 from .pipeline import (CACHE_BUDGET_BYTES, cache_bytes, decode_pair, decode_separate,
                        load_pair_file, load_test_example, load_train_example, make_dataset)
 from .shapes import (MAX_STRETCH, generator_stride, input_size, preprocessed_shape,
-                     read_image_size, split_shape, train_image_shape)
+                     read_image_size, split_shape)
 
 __all__ = [
     # files

@@ -9,19 +9,15 @@ it is the target and its grayscale is the input (``input_channels`` = 1).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
-import sys
-import tempfile
-import threading
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import tensorflow as tf
 
 from ..config import Pix2PixConfig
-from .files import DataError, Pair, check_image, check_pairs, decode_image_oriented, split_pairs
+from .checks import check_pairs, split_pairs
+from .files import DataError, Pair
+from .images import check_image, decode_image_oriented
 from ..jitter import eval_preprocess, normalize, orient, random_jitter, resize_to_load_size
 from .shapes import input_size, preprocessed_shape, split_shape
 
@@ -31,7 +27,7 @@ CACHE_BUDGET_BYTES = 2 * 1024 ** 3  # cache="auto" caches a split whose resized 
 # --------------------------------------------------------------------------- decoding
 def _decode_rgb(image_bytes: tf.Tensor) -> tf.Tensor:
     """Any JPEG/PNG (gray, RGBA, 16-bit, palette) -> (H, W, 3) float32 in [0, 255], turned
-    by its EXIF orientation as viewers show it (:func:`~pix2pix_tf.data.files.decode_image_oriented`)."""
+    by its EXIF orientation as viewers show it (:func:`~pix2pix_tf.data.images.decode_image_oriented`)."""
     return decode_image_oriented(image_bytes, channels=3, dtype=tf.float32)
 
 
@@ -146,7 +142,7 @@ def make_dataset(data_dir: str | Path, split: str, config: Pix2PixConfig, traini
     Returns:
         (dataset of (input, target) float32 batches in [-1, 1], number of pairs). Examples
         are (S, S, C) or, for ``scale_width`` / ``none``, the split's (H, W, C)
-        (:func:`~pix2pix_tf.data.shapes.train_image_shape`).
+        (:func:`~pix2pix_tf.data.checks.train_image_shape`).
 
     Raises:
         DataError: a bad file or folder, or an image that does not fit ``preprocess``,
@@ -219,137 +215,3 @@ def load_pair_file(path: str | Path, config: Pix2PixConfig) -> tuple[tf.Tensor, 
     check_image(path, aligned=config.dataset_mode == "aligned")
     shape = preprocessed_shape(config, *input_size((Path(path), None), config), name=str(path))
     return load_test_example(tf.constant([os.fspath(path), ""]), config, shape=shape)
-
-
-# ------------------------------------------------------------------ native messages on fd 2
-_ABSL = r"[IWEF]\d{4} +[\d:.]+ +\d+ "  # the prefix of a TensorFlow C++ log line
-
-#: Lines TensorFlow's JPEG decoder writes straight to file descriptor 2 (no Python logging;
-#: TF_CPP_MIN_LOG_LEVEL=2 keeps its errors) about a damaged file: libjpeg's messages, one per
-#: line, and ``jpeg_mem.cc``'s errors about a cut or unreadable header. They say nothing the
-#: caller does not already say: a file TensorFlow cannot decode becomes a DataError naming
-#: it, one it decodes is usable. Lines about anything else (memory, a too large image, a
-#: library version) are not here.
-JPEG_DECODER_MESSAGES = tuple(re.compile(p) for p in (
-    _ABSL + r"jpeg_mem\.cc:\d+\] +(Premature end of JPEG data\. Stopped at line \d+/\d+"
-    r"|Invalid components value \d+|Invalid image size: \d+ x \d+)",
-    r"Improper call to JPEG library in state \d+",
-    r"Corrupt JPEG data: .+",
-    r"Premature end of (JPEG|input) file",
-    r"Input file read error",
-    r"Empty input file",
-    r"Not a JPEG file: starts with 0x[0-9a-f]{2} 0x[0-9a-f]{2}",
-    r"Invalid JPEG file structure: .+",
-    r"JPEG datastream contains no image",
-    r"Unsupported JPEG process: SOF type 0x[0-9a-f]{2}",
-    r"Unsupported JPEG data precision \d+",
-    r"Unsupported marker type 0x[0-9a-f]{2}",
-    r"Bogus (marker length|Huffman table definition|sampling factors|JPEG colorspace"
-    r"|D(AC|HT|QT) index \d+|DAC value 0x[0-9a-f]+)",
-    r"(Huffman|Quantization|Arithmetic) table 0x[0-9a-f]{2} was not defined",
-    r"Huffman code size table overflow",
-    r"Missing Huffman code table entry",
-    r"Invalid (component ID \d+ in SOS|SOS parameters for sequential JPEG"
-    r"|progressive parameters .+)",
-    r"Inconsistent progression sequence for component \d+ coefficient \d+",
-    r"Empty JPEG image \(DNL not supported\)",
-    r"Sampling factors too large for interleaved scan",
-    r"Too many color components: \d+, max \d+",
-    r"Maximum supported image dimension is \d+ pixels",
-    r"Image too wide for this implementation",
-    r"Warning: unknown JFIF revision number \d+\.\d+",
-))
-
-
-class _HeldFd2:
-    """The one redirection of fd 2 that overlapping :func:`native_stderr_filtered` blocks share.
-
-    fd 2 belongs to the process, and :func:`~pix2pix_tf.data.files.check_pairs` decodes in
-    threads: the first block to enter redirects it, the last to leave restores it and filters
-    what every block wrote (against all their patterns), so no line is lost between them.
-    """
-
-    lock = threading.Lock()
-    depth = 0
-    saved: int | None = None
-    held = None
-    patterns: list = []
-
-
-def _flush_python_stderr() -> None:
-    try:
-        sys.stderr.flush()
-    except (AttributeError, OSError, ValueError):  # no sys.stderr, or a closed one
-        pass
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    while data:
-        data = data[os.write(fd, data):]
-
-
-@contextlib.contextmanager
-def native_stderr_filtered(patterns: Iterable[re.Pattern]) -> Iterator[None]:
-    """Hold back what is written to file descriptor 2 in the block; drop known harmless lines.
-
-    C and C++ libraries (libjpeg inside TensorFlow, the TFLite converter) write some notices
-    to fd 2 themselves, past Python's ``sys.stderr`` and TensorFlow's log level, so a command
-    whose answer is one line would print theirs too. During the block fd 2 goes to a
-    temporary file; at its end (also when it raises) every line that does not fully match
-    one of ``patterns`` is written to the real fd 2, in order: an error nobody expected
-    still reaches the user. Where fd 2 cannot be redirected the block runs unfiltered.
-
-    Args:
-        patterns: compiled regular expressions; a line (without its newline) that one of
-            them ``fullmatch``-es is dropped.
-
-    Example:
-        >>> with native_stderr_filtered(JPEG_DECODER_MESSAGES):  # doctest: +SKIP
-        ...     tf.io.decode_image(damaged_jpeg_bytes)
-    """
-    state = _HeldFd2
-    with state.lock:
-        if state.depth == 0:
-            _flush_python_stderr()
-            saved = held = None
-            try:
-                saved = os.dup(2)
-                held = tempfile.TemporaryFile()
-                os.dup2(held.fileno(), 2)
-                state.saved, state.held, state.patterns = saved, held, []
-            except OSError:  # no fd 2, or no room for the file: the block runs unfiltered
-                if held is not None:
-                    held.close()
-                if saved is not None:
-                    os.close(saved)
-        entered = state.saved is not None
-        if entered:
-            state.depth += 1
-            state.patterns.extend(patterns)
-    try:
-        yield
-    finally:
-        if entered:
-            with state.lock:
-                state.depth -= 1
-                if state.depth == 0:
-                    _flush_python_stderr()  # Python's own writes of the block go through too
-                    saved, held, known = state.saved, state.held, state.patterns
-                    state.saved = state.held = None
-                    state.patterns = []
-                    os.dup2(saved, 2)
-                    os.close(saved)
-                    held.seek(0)
-                    written = held.read()
-                    held.close()
-                    kept, dropped = [], False
-                    for line in written.splitlines(keepends=True):
-                        text = line.rstrip(b"\r\n").decode("utf-8", "replace")
-                        # a notice's own trailing blank line (a C++ ``std::endl`` in a log line) goes too
-                        dropped = any(p.fullmatch(text) for p in known) or (dropped and not text)
-                        if not dropped:
-                            kept.append(line)
-                    try:
-                        _write_all(2, b"".join(kept))
-                    except OSError:
-                        pass

@@ -13,7 +13,7 @@ With S = ``image_size``, L = ``load_size`` and the stride = ``config.generator_s
 ``crop`` needs every input to be at least SxS; ``scale_width`` and ``none`` round the height
 (and width) to a multiple of the stride so the U-Net's skips line up, and refuse a rounding
 that stretches a side by more than :data:`MAX_STRETCH` (10%). A split must come out in one
-shape so that batches stack (:func:`~pix2pix_tf.data.files.check_pairs` checks it);
+shape so that batches stack (:func:`~pix2pix_tf.data.checks.check_pairs` checks it);
 :func:`train_image_shape` gives the (H, W) a model must be built for.
 """
 
@@ -23,7 +23,8 @@ import math
 from pathlib import Path
 
 from ..config import MAX_UNET_DEPTH, Pix2PixConfig
-from .files import DataError, Pair, check_decodable, check_pairs, image_header, list_pairs
+from .files import DataError, Pair
+from .images import check_decodable, image_header
 
 MAX_STRETCH = 0.1  # scale_width / none: largest change of a side when rounding to the stride
 
@@ -44,13 +45,13 @@ def read_image_size(path: str | Path) -> tuple[int, int]:
 
     The size as viewers show the image: with its EXIF orientation applied, as the pipeline
     decodes it. Remembered per file (name, size and modification time), so the several
-    checks of one run (:func:`~pix2pix_tf.data.files.split_pairs`, :func:`train_image_shape`,
+    checks of one run (:func:`~pix2pix_tf.data.checks.split_pairs`, :func:`train_image_shape`,
     :func:`~pix2pix_tf.data.pipeline.make_dataset`) read each header once.
 
     Raises:
         DataError: naming the file when its header cannot be read, or when the image is too
             large to decode on this machine (naming its width x height;
-            :func:`~pix2pix_tf.data.files.check_decodable`).
+            :func:`~pix2pix_tf.data.images.check_decodable`).
     """
     header = image_header(path)
     check_decodable(path, header)
@@ -143,30 +144,3 @@ def split_shape(pairs: list[Pair], config: Pix2PixConfig) -> tuple[int, int]:
     if config.preprocess not in ("scale_width", "none"):
         return config.image_size, config.image_size
     return preprocessed_shape(config, *input_size(pairs[0], config), name=str(pairs[0][0]))
-
-
-def train_image_shape(config: Pix2PixConfig, data_dir_or_pairs: str | Path | list[Pair],
-                      split: str = "train") -> tuple[int, int]:
-    """The (H, W) of the training examples: the spatial shape to build G and D for.
-
-    ``(image_size, image_size)`` for the cropping modes; from the files for ``scale_width``
-    and ``none`` (non-square data trains non-square).
-
-    Args:
-        config: the run's config.
-        data_dir_or_pairs: a dataset folder (its ``split`` is listed) or pairs from
-            :func:`~pix2pix_tf.data.files.split_pairs`.
-
-    Raises:
-        DataError: as :func:`~pix2pix_tf.data.files.check_pairs` (naming the first file that
-            does not fit).
-
-    Example:
-        >>> train_image_shape(Pix2PixConfig(image_size=64, load_size=72), "data/facades_synthetic")
-        (64, 64)
-    """
-    if config.preprocess in ("resize_and_crop", "scale_width_and_crop"):
-        return config.image_size, config.image_size
-    pairs = (list_pairs(data_dir_or_pairs, split) if isinstance(data_dir_or_pairs, (str, Path))
-             else data_dir_or_pairs)
-    return split_shape(check_pairs(pairs, config, decode=False), config)

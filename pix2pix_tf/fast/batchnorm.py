@@ -1,14 +1,16 @@
 """Training-mode batch norm in TensorFlow's fused kernel: the same maths as Keras', faster on CPU.
 
-:class:`pix2pix_tf.layers.BatchNorm` calls :func:`fused_training_call` when
-:func:`fusable` says the layer's options allow it and its ``fused`` switch is on (the
-default when TensorFlow sees no GPU: :func:`pix2pix_tf.fast.cpu_speed_paths`).
+:class:`FusedBatchNorm` (the paper's :class:`pix2pix_tf.layers.BatchNorm` with another
+training call) calls :func:`fused_training_call` when :func:`fusable` says the layer's options
+allow it; :func:`pix2pix_tf.fast.transform.speed_up` puts it in built networks on a CPU.
 """
 
 from __future__ import annotations
 
 import keras
 import tensorflow as tf
+
+from ..layers import BatchNorm
 
 # BatchNormalization options the fused kernel does not implement; read with getattr because
 # older Keras versions lack some of them (keras 3.10-3.13 have no ``renorm``).
@@ -42,3 +44,18 @@ def fused_training_call(layer: keras.layers.BatchNormalization, inputs):
     layer.moving_mean.assign(layer.moving_mean * m + mean * (1.0 - m))
     layer.moving_variance.assign(layer.moving_variance * m + variance * (1.0 - m))
     return tf.cast(y, layer.compute_dtype)
+
+
+@keras.saving.register_keras_serializable(package="pix2pix_tf")
+class FusedBatchNorm(BatchNorm):
+    """The paper's :class:`~pix2pix_tf.layers.BatchNorm`, training in the fused kernel.
+
+    Same variables and inference behaviour; a training call that :func:`fusable` allows runs
+    :func:`fused_training_call`. :func:`pix2pix_tf.fast.transform.speed_up` turns a built
+    network's BatchNorm layers into this class on a CPU.
+    """
+
+    def call(self, inputs, training=None, mask=None):
+        if training and fusable(self, inputs, mask):
+            return fused_training_call(self, inputs)  # the same maths, one kernel
+        return super().call(inputs, training=training, mask=mask)

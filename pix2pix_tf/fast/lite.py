@@ -124,7 +124,7 @@ def _lite_layer(layer: keras.layers.Layer) -> keras.layers.Layer | None:
         return SubpixelConv2DTranspose.from_config(cfg)
     if isinstance(layer, MatmulConv2D):
         return MatmulConv2D.from_config({**layer.get_config(), "max_matmul_size": 0})
-    if type(layer) is BatchNorm:
+    if isinstance(layer, BatchNorm) and not isinstance(layer, LiteBatchNorm):  # FusedBatchNorm too
         return LiteBatchNorm.from_config(layer.get_config())
     return None
 

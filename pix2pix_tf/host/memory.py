@@ -1,7 +1,8 @@
 """How big a config is: parameters and training memory, estimated without building anything.
 
-:meth:`Pix2PixConfig.check_trainable` uses :func:`check_memory` to refuse, before anything is
-built or written, a config whose training would not fit in this machine's memory
+``train`` and the CLI use :func:`check_memory` (after :meth:`Pix2PixConfig.check_trainable`)
+to refuse, before anything is built or written, a config whose training would not fit in
+this machine's memory
 (``--ngf 100000`` would otherwise allocate for a minute and die out of memory).
 
 The data steps use the same measure of the machine (:func:`available_memory_bytes`) through

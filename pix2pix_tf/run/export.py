@@ -387,10 +387,6 @@ def check_export_target(run_dir: str | Path, out: str | Path, fmt: str) -> Path 
         ExportError, WriteError: one line naming ``--out`` and why.
     """
     run_dir, out = Path(run_dir), Path(out)
-    if fmt == "web":  # a folder of its own, never in a run folder (pix2pix_tf/web/page.py)
-        from ..web.page import check_web_target
-        check_web_target(out, run_dir)
-        return None
     check_links_to_run_entry(out)
     target, run_abs = out.resolve(), run_dir.resolve()
     holder = find_enclosing_run(target)
@@ -421,7 +417,7 @@ def check_export_target(run_dir: str | Path, out: str | Path, fmt: str) -> Path 
 
 def export_run(run_dir: str | Path, out: str | Path, fmt: str = "savedmodel",
                inference_mode: str | None = None, quantize: str = "none",
-               web_options: dict | None = None, calibration_data: str | Path | None = None,
+               calibration_data: str | Path | None = None,
                calibration_count: int = CALIBRATION_COUNT) -> Path:
     """Export the newest loadable checkpoint of a run as a SavedModel or a .tflite file.
 
@@ -430,8 +426,7 @@ def export_run(run_dir: str | Path, out: str | Path, fmt: str = "savedmodel",
     The generator exported is the run's :attr:`~pix2pix_tf.model.Pix2Pix.inference_generator`:
     the average of G's weights when the run was trained with ``ema_decay > 0``.
 
-    ``fmt="web"`` writes the drawing page instead (:func:`pix2pix_tf.web.page.export_web`,
-    which takes ``web_options``: runtime, palette, ...).
+    The web page (``--format web``) is :func:`pix2pix_tf.web.page.export_web_run`, a layer above.
 
     The target is checked first (:func:`check_export_target`); when it lies in a run folder
     that folder is locked for the export and the new entry is recorded in its manifest.
@@ -453,10 +448,5 @@ def export_run(run_dir: str | Path, out: str | Path, fmt: str = "savedmodel",
         if fmt == "tflite":
             return export_tflite(model.inference_generator, model.config, out, inference_mode, quantize=quantize,
                                  calibration_data=calibration_data, calibration_count=calibration_count)
-        if fmt == "web":
-            from ..web.page import export_web
-            return export_web(model.inference_generator, model.config, out, inference_mode,
-                              quantize=quantize,
-                              **(web_options or {}))
         return export_saved_model(model.inference_generator, model.config, out, inference_mode,
                                   replace_recorded_in=holder)

@@ -48,6 +48,7 @@ import tensorflow as tf
 
 from ..host import writes as safety
 from ..config import ConfigError, Pix2PixConfig, Pix2PixError
+from ..fast.transform import speed_up
 from ..model import Pix2Pix
 
 # ------------------------------------------------------------------ the layout
@@ -151,7 +152,7 @@ def load_image_shape(run_dir: str | Path) -> tuple[int, int] | None:
 
 def save_run_start(run_dir: Path, config: Pix2PixConfig, shape: tuple[int, int]) -> None:
     """Write what a new run starts from: ``config.json`` and ``image_shape.json`` (atomically)."""
-    config.save(run_dir / CONFIG)
+    safety.atomic_write_text(run_dir / CONFIG, config.to_json() + "\n")  # as config.save writes it
     safety.atomic_write_text(run_dir / IMAGE_SHAPE, json.dumps(list(shape)) + "\n")
 
 
@@ -553,6 +554,7 @@ def load_run(run_dir: str | Path) -> Pix2Pix:
     shape = load_image_shape(run_dir)
     model = Pix2Pix.from_config_object(config, shape=shape)
     model.compile()
+    speed_up(model)  # the CPU speed paths, as a run trains (same weights either way)
     restore_latest(model.checkpoint(), run_dir / CHECKPOINTS)
     return model
 

@@ -40,13 +40,13 @@ import numpy as np
 import tensorflow as tf
 
 from ..config import Pix2PixConfig, Pix2PixError
-from ..data.pipeline import native_stderr_filtered
+from ..host.native_stderr import native_stderr_filtered
 
 #: default number of images a ``--quantize int8`` export is calibrated on
 CALIBRATION_COUNT = 100
 
 #: Notices an int8 export writes straight to file descriptor 2 (past TensorFlow's log level),
-#: dropped by :func:`~pix2pix_tf.data.pipeline.native_stderr_filtered`: the converter's
+#: dropped by :func:`~pix2pix_tf.host.native_stderr.native_stderr_filtered`: the converter's
 #: quantizer prints its settings on every full-integer conversion, and the first uint8 op of
 #: the calibration reads says oneDNN falls back to TensorFlow's own kernel on this CPU.
 INT8_EXPORT_MESSAGES = tuple(re.compile(p) for p in (
@@ -147,7 +147,8 @@ def calibration_images(data_dir: str | Path, config: Pix2PixConfig, count: int =
     Raises:
         Pix2PixError (DataError): no train/ split, or no usable image in it; one line naming the folder.
     """
-    from ..data.files import check_pairs, list_pairs
+    from ..data.checks import check_pairs
+    from ..data.files import list_pairs
     from ..data.pipeline import make_dataset
 
     if count < 1:

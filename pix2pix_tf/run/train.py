@@ -30,6 +30,8 @@ from ..host import writes as safety
 from ..config import ConfigError, Pix2PixConfig, Pix2PixError
 from ..data import DataError, find_test_split, make_dataset, split_pairs, train_image_shape
 from ..fast.distribute import check_global_batch, make_strategy
+from ..fast.transform import speed_up
+from ..host.memory import check_memory
 from ..layers import set_inference_mode
 from ..model import Pix2Pix
 from .export import export_saved_model
@@ -239,6 +241,7 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
     state = check_run_dir(out_dir, resume, overwrite)  # reads only
     # every field, the PatchGAN's depth for the image size, and the memory training needs
     config = resolve_run_config(config, out_dir, resume).check_trainable()
+    check_memory(config)
     with contextlib.ExitStack() as held:
         if state != "new":  # a second writer is refused here, before anything is written
             lock_run(out_dir, held)
@@ -324,6 +327,7 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
     with strategy.scope():  # variables and optimizer slots are mirrored across replicas
         model = Pix2Pix.from_config_object(config, shape=shape)
         model.compile(total_steps=total_steps, jit_compile=jit_compile)
+        speed_up(model)  # the CPU speed paths, chosen here by the run (fast/transform.py)
         ckpt = model.checkpoint()
         if resume:
             restored = restore_latest(ckpt, ckpt_dir)

@@ -70,7 +70,7 @@ from ..config import Pix2PixConfig
 from .draw import JS_FILE as WIDGET_JS_FILE
 from .draw import WIDGET_CSS, PALETTES, resolve_background, resolve_palette, widget_options
 from ..run.export import ExportError, export_tflite
-from ..run.folder import find_enclosing_run
+from ..run.folder import find_enclosing_run, load_run
 
 WEB_KIND = "web"  # manifest kind of a web export folder
 LITERT_PACKAGE = "@litertjs/core"
@@ -349,8 +349,6 @@ def export_web_run(run_dir: str | Path, out: str | Path, inference_mode: str | N
 
     The target and the runtime files are checked before the run is loaded.
     """
-    from ..run.export import export_run
-
     check_web_target(out, run_dir)
     web_runtime = resolve_runtime(runtime, litert_dir)
     if isinstance(palette, str) and palette not in PALETTES:
@@ -358,8 +356,9 @@ def export_web_run(run_dir: str | Path, out: str | Path, inference_mode: str | N
     if inference_mode == "paper":
         raise ExportError("--inference-mode paper: the web page needs a deterministic model "
                           "(TFLite has no dropout noise); use deterministic or moving_average")
-    return export_run(run_dir, out, "web", inference_mode, quantize=quantize,
-                      web_options={"runtime": web_runtime, "palette": palette})
+    model = load_run(run_dir)
+    return export_web(model.inference_generator, model.config, out, inference_mode,  # G's EMA when on
+                      runtime=web_runtime, palette=palette, quantize=quantize)
 
 
 @contextlib.contextmanager

@@ -32,6 +32,7 @@ import pix2pix_tf  # noqa: E402
 from pix2pix_tf.fast.batchnorm import fusable  # noqa: E402
 from pix2pix_tf.layers import BatchNorm  # noqa: E402
 from pix2pix_tf.fast.adam import FusedAdam  # noqa: E402
+from pix2pix_tf.fast.batchnorm import FusedBatchNorm  # noqa: E402
 
 COMPAT = os.environ.get("PIX2PIX_COMPAT") == "1"
 end_to_end = pytest.mark.skipif(not COMPAT, reason="end-to-end stack check: PIX2PIX_COMPAT=1 (.ci/compat)")
@@ -93,7 +94,7 @@ def test_fused_adam_without_slots_is_exactly_keras_adam(monkeypatch):
 def test_batchnorm_fused_training_matches_keras_with_and_without_renorm(has_renorm, monkeypatch):
     """keras 3.10-3.13 have no ``renorm`` attribute (the crash this suite was made for)."""
     x = tf.constant(np.random.default_rng(0).normal(size=(2, 5, 5, 3)).astype("float32"))
-    fused, plain = BatchNorm(fused=True), BatchNorm(fused=False)
+    fused, plain = FusedBatchNorm(), BatchNorm()
     for layer in (fused, plain):
         layer.build(x.shape)
     if not has_renorm and hasattr(fused, "renorm"):  # make this Keras look like 3.10-3.13
