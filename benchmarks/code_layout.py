@@ -17,7 +17,8 @@ from pathlib import Path
 
 # CLI -> train() -> Pix2Pix.train_step -> the update, in the current layout
 DEFAULT_PATH = [
-    "cli:main", "cli:_run", "cli:_train", "run/train:train", "run/train:_train_in_run",
+    "apps/cli:main", "apps/cli_commands:_run", "apps/cli_commands:_train", "run/train:train",
+    "run/train:_train_in_run",
     "model:Pix2Pix.train_step", "model:Pix2Pix._discriminate", "model:Pix2Pix._update",
     "model:Pix2Pix._log",
 ]

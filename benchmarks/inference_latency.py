@@ -192,7 +192,7 @@ def main() -> None:
     threads = args.threads or usable_cpus()
 
     if args.run:
-        from pix2pix_tf.run.folder import load_run
+        from pix2pix_tf.run.loading import load_run
         model = load_run(args.run)
         generator, config = model.generator, model.config
     else:

@@ -112,7 +112,8 @@ def run_variant(label: str, config, data: Path, out: Path, steps: int, train_kwa
 
     from pix2pix_tf.discriminator import build_discriminator, receptive_fields
     from pix2pix_tf.course.ablations import RECORD, _find_run, _measure, _run_key, _write_record, run_name
-    from pix2pix_tf.run.folder import CHECKPOINTS, SUMMARY, checkpoint_candidates
+    from pix2pix_tf.run.folder import CHECKPOINTS, SUMMARY
+    from pix2pix_tf.run.resume import checkpoint_candidates
     from pix2pix_tf.run.train import train
 
     key = _run_key(config, data, steps, train_kwargs)

@@ -35,7 +35,7 @@ import keras  # noqa: E402
 
 from pix2pix_tf.config import Pix2PixConfig  # noqa: E402
 from pix2pix_tf.generator import build_generator  # noqa: E402
-from pix2pix_tf.run import web  # noqa: E402
+from pix2pix_tf.web import page as web  # noqa: E402
 
 
 def _folder_mb(folder: Path) -> float:

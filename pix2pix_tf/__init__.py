@@ -48,7 +48,7 @@ _API = {
     "make_dataset": "data",
     "random_jitter": "jitter",
     "train": "run.train",
-    "load_run": "run.folder",
+    "load_run": "run.loading",
     "export_saved_model": "run.export",
     "export_tflite": "run.export",
     "tflite_interpreter": "run.tflite",

@@ -20,6 +20,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
@@ -29,8 +31,18 @@ from .config import Pix2PixConfig
 from .discriminator import build_discriminator, discriminator_features, discriminator_is_conditional
 from .generator import build_generator
 from .metrics import image_metrics
-from .fast.precision import precision_scope
 from .schedule import LinearDecayAfter  # noqa: F401  (registers it; importable from here as before)
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Build layers under the Keras dtype policy ``name``; restore the global policy after."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def make_optimizer(config: Pix2PixConfig, total_steps: int | None = None,
@@ -151,14 +163,17 @@ class Pix2Pix(keras.Model):
 
     @classmethod
     def from_config_object(cls, config: Pix2PixConfig, shape: tuple[int, int] | None = None,
-                           name: str = "pix2pix") -> "Pix2Pix":
+                           name: str = "pix2pix", precision: str | None = None) -> "Pix2Pix":
         """Build G and D from ``config`` (seeded by the caller via keras.utils.set_random_seed).
 
-        The layers compute in ``config.precision`` (weights stay float32); call this inside
-        ``strategy.scope()`` to train with tf.distribute. ``shape``: (H, W) of non-square
-        training images (default image_size square).
+        Call this inside ``strategy.scope()`` to train with tf.distribute. ``shape``: (H, W)
+        of non-square training images (default image_size square). ``precision``: the Keras
+        dtype policy the layers compute in (weights stay float32); default
+        ``config.precision``, where "auto" (a choice per machine, which the run makes with
+        :func:`pix2pix_tf.fast.precision.resolve_precision`) builds float32.
         """
-        with precision_scope(config.precision):
+        precision = precision or (config.precision if config.precision != "auto" else "float32")
+        with dtype_policy(precision):
             return cls(build_generator(config, shape=shape), build_discriminator(config, shape=shape),
                        config, name=name)
 
@@ -195,7 +210,7 @@ class Pix2Pix(keras.Model):
     @property
     def precision(self) -> str:
         """The dtype policy the generator computes with ("float32", "mixed_bfloat16", ...)."""
-        return self.generator.dtype_policy.name  # set by precision_scope when it was built
+        return self.generator.dtype_policy.name  # set by dtype_policy when it was built
 
     def compile(self, g_optimizer=None, d_optimizer=None, total_steps: int | None = None, **kwargs):
         """Attach one optimizer per network and build both so their state exists before fit.
@@ -380,7 +395,7 @@ class Pix2Pix(keras.Model):
 
     def _build_ema_generator(self) -> keras.Model:
         """A second generator (same config and shape, not trainable) starting as a copy of G."""
-        with precision_scope(self.config.precision):
+        with dtype_policy(self.precision):  # G's own
             ema = build_generator(self.config, shape=tuple(self.generator.input_shape[1:3]),
                                   name=f"{self.generator.name}_ema")
         ema.trainable = False  # the optimizer never sees it; _update_ema moves it

@@ -132,8 +132,8 @@ def site(trained_run, litert_dir, tmp_path_factory):
 
 
 def test_drawing_in_the_browser_translates_like_python(playwright, site, trained_run, tmp_path):
-    from pix2pix_tf.web.draw import DrawAndSee
-    from pix2pix_tf.run.folder import load_run
+    from pix2pix_tf.web.draw_widget import DrawAndSee
+    from pix2pix_tf.run.loading import load_run
 
     root, _, cfg = trained_run
     model = load_run(root / "run")
@@ -186,8 +186,8 @@ def test_drawing_in_the_browser_translates_like_python(playwright, site, trained
 
 def test_webgpu_when_the_browser_has_an_adapter(playwright, site, trained_run, tmp_path):
     """WebGPU through SwiftShader (a software adapter) when this Chromium offers it; else skipped."""
-    from pix2pix_tf.web.draw import DrawAndSee
-    from pix2pix_tf.run.folder import load_run
+    from pix2pix_tf.web.draw_widget import DrawAndSee
+    from pix2pix_tf.run.loading import load_run
 
     root, _, cfg = trained_run
     model = load_run(root / "run")
@@ -217,7 +217,7 @@ def test_a_grayscale_model_gets_tensorflows_gray(playwright, litert_dir, tmp_pat
     import tensorflow as tf
 
     from pix2pix_tf.config import Pix2PixConfig
-    from pix2pix_tf.web.draw import DrawAndSee
+    from pix2pix_tf.web.draw_widget import DrawAndSee
     from pix2pix_tf.generator import build_generator
 
     keras.utils.set_random_seed(0)

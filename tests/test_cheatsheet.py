@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pix2pix_tf.apps.cli import build_parser
+from pix2pix_tf.apps.cli_parser import build_parser
 from pix2pix_tf.config import Pix2PixConfig
 
 NB_DIR = Path(__file__).resolve().parents[1] / "notebooks"

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from pix2pix_tf.layers import set_inference_mode
-from pix2pix_tf.run.folder import load_run
+from pix2pix_tf.run.loading import load_run
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "run_before_restructure"
 

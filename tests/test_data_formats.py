@@ -229,7 +229,7 @@ def test_non_square_training_end_to_end(tmp_path):
     predict --size-mode native keeps each image's size."""
     import json as _json
     from pix2pix_tf.apps.cli import main
-    from pix2pix_tf.run.folder import load_run
+    from pix2pix_tf.run.loading import load_run
     from pix2pix_tf.run.train import train
     rng = np.random.default_rng(0)
     root = tmp_path / "wide"

@@ -31,12 +31,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from pix2pix_tf.apps import demo
+from pix2pix_tf.apps import demo, demo_app, demo_checks
 from pix2pix_tf.web.draw import PALETTES
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no usage reports
 
-needs_gradio = pytest.mark.skipif(not demo.gradio_available(),
+needs_gradio = pytest.mark.skipif(not demo_checks.gradio_available(),
                                   reason='gradio is not installed (pip install "pix2pix-tf[demo]")')
 FACADES = PALETTES["facades"]
 HIDE_GRADIO = 'import sys; sys.modules["gradio"] = None; sys.modules["gradio_client"] = None; '
@@ -68,23 +68,23 @@ def test_flatten_drawing_composites_on_the_background_and_snaps_to_the_palette()
     rgba[1, 1] = (*window, 255)
     rgba[1, 2] = (*window, 100)  # an anti-aliased stroke edge
     rgba[2, 2] = (30, 180, 250, 255)  # a smoothed colour between classes
-    flat = demo.flatten_drawing(rgba, wall, FACADES)
+    flat = demo_app.flatten_drawing(rgba, wall, FACADES)
     assert flat.dtype == np.uint8 and flat.shape == (4, 4, 3)
     colours = {tuple(c) for c in flat.reshape(-1, 3).tolist()}
     assert colours <= set(FACADES.values())
     assert tuple(flat[0, 0]) == wall and tuple(flat[1, 1]) == window and tuple(flat[2, 2]) == window
-    edges = demo.flatten_drawing(rgba, (255, 255, 255))  # no palette: colours kept
+    edges = demo_app.flatten_drawing(rgba, (255, 255, 255))  # no palette: colours kept
     assert tuple(edges[0, 0]) == (255, 255, 255) and tuple(edges[2, 2]) == (30, 180, 250)
     opaque = np.dstack([np.arange(48, dtype=np.uint8).reshape(4, 4, 3), np.full((4, 4), 255, np.uint8)])
-    assert np.array_equal(demo.flatten_drawing(opaque), opaque[..., :3])  # opaque: unchanged
+    assert np.array_equal(demo_app.flatten_drawing(opaque), opaque[..., :3])  # opaque: unchanged
 
 
 def test_canvas_style_follows_the_drawing_widget():
-    assert demo.canvas_style("edges") == (None, (255, 255, 255), [("ink", (0, 0, 0))])
-    labels, background, swatches = demo.canvas_style("facades")
+    assert demo_app.canvas_style("edges") == (None, (255, 255, 255), [("ink", (0, 0, 0))])
+    labels, background, swatches = demo_app.canvas_style("facades")
     assert labels == FACADES and background == FACADES["wall"] and len(swatches) == len(FACADES)
-    with pytest.raises(demo.DemoError, match="unknown palette 'zebra'"):
-        demo.canvas_style("zebra")
+    with pytest.raises(demo_checks.DemoError, match="unknown palette 'zebra'"):
+        demo_app.canvas_style("zebra")
 
 
 def test_cli_refuses_a_missing_model_path_in_one_line(tmp_path):
@@ -99,7 +99,7 @@ def test_cli_refuses_an_unknown_palette_in_one_line(tmp_path):
 
 @pytest.mark.slow
 def test_cli_refuses_a_folder_that_is_no_model_in_one_line(tmp_path):
-    if not demo.gradio_available():
+    if not demo_checks.gradio_available():
         pytest.skip('gradio is not installed (pip install "pix2pix-tf[demo]")')
     assert_one_line_refusal(run_cli("demo", "--model", tmp_path),
                             "neither a SavedModel folder nor a run folder")
@@ -114,22 +114,22 @@ def test_demo_help_and_the_install_hint_without_gradio(tmp_path):
     assert_one_line_refusal(run_cli("demo", "--model", tmp_path, prelude=HIDE_GRADIO),
                             'pip install "pix2pix-tf[demo]"')
     code = ("import sys; sys.modules['gradio'] = None\n"
-            "from pix2pix_tf.apps import demo\n"
+            "from pix2pix_tf.apps import demo, demo_checks\n"
             "try:\n    demo.launch(sys.argv[1])\n"
-            "except demo.DemoError as e:\n    print(e)\n")
+            "except demo_checks.DemoError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
                          text=True, timeout=120)
-    assert out.stdout.strip() == demo.INSTALL_HINT, out.stderr
+    assert out.stdout.strip() == demo_checks.INSTALL_HINT, out.stderr
 
 
 def test_a_gradio_older_than_6_is_refused_with_the_upgrade_command(tmp_path, monkeypatch):
-    if demo.gradio_version() is None:
+    if demo_checks.gradio_version() is None:
         pytest.skip('gradio is not installed (pip install "pix2pix-tf[demo]")')
-    monkeypatch.setattr(demo.importlib.metadata, "version", lambda name: "5.49.1")
-    assert not demo.gradio_available()
-    with pytest.raises(demo.DemoError, match=r'needs gradio 6 or newer, found 5\.49\.1: '
+    monkeypatch.setattr(demo_checks.importlib.metadata, "version", lambda name: "5.49.1")
+    assert not demo_checks.gradio_available()
+    with pytest.raises(demo_checks.DemoError, match=r'needs gradio 6 or newer, found 5\.49\.1: '
                                              r'pip install -U "pix2pix-tf\[demo\]"'):
-        demo.check_demo_args(tmp_path)
+        demo_checks.check_demo_args(tmp_path)
 
 
 def test_importing_the_demo_module_imports_neither_gradio_nor_tensorflow():
@@ -142,7 +142,7 @@ def test_importing_the_demo_module_imports_neither_gradio_nor_tensorflow():
 # --------------------------------------------------------------------------
 # hostile input, no server: image files, the upload folder, --host
 # --------------------------------------------------------------------------
-LIMIT = f"more than the demo takes ({demo.MAX_UPLOAD_PIXELS / 1e6:.1f} megapixels at most); scale it down"
+LIMIT = f"more than the demo takes ({demo_checks.MAX_UPLOAD_PIXELS / 1e6:.1f} megapixels at most); scale it down"
 
 
 def forged_png(width: int, height: int) -> bytes:
@@ -184,8 +184,8 @@ def test_bad_image_files_are_refused_in_one_line_without_warnings(tmp_path, name
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a DecompressionBombWarning would fail here
         for source in (path, data):
-            with pytest.raises(demo.ImageRefused) as refused:
-                demo.read_image(source, name)
+            with pytest.raises(demo_checks.ImageRefused) as refused:
+                demo_checks.read_image(source, name)
             assert str(refused.value) == message
             assert str(tmp_path) not in str(refused.value)  # the server's path is not shown
 
@@ -197,12 +197,12 @@ def test_a_size_over_the_bound_is_refused_before_decoding(tmp_path, monkeypatch)
 
     image = np.random.default_rng(0).integers(0, 256, (30, 40, 3), dtype=np.uint8)
     Image.fromarray(image).save(tmp_path / "ok.png")
-    assert demo.check_image(tmp_path / "ok.png") == (40, 30)
-    assert np.array_equal(demo.read_image(tmp_path / "ok.png", max_pixels=1200), image)
+    assert demo_checks.check_image(tmp_path / "ok.png") == (40, 30)
+    assert np.array_equal(demo_checks.read_image(tmp_path / "ok.png", max_pixels=1200), image)
     monkeypatch.setattr(Image.Image, "load", lambda self: pytest.fail("decoded"))
-    with pytest.raises(demo.ImageRefused, match=r"^ok\.png: 40x30 pixels \(1200 pixels\) by its "
+    with pytest.raises(demo_checks.ImageRefused, match=r"^ok\.png: 40x30 pixels \(1200 pixels\) by its "
                                                 r"header, more than the demo takes \(1199 pixels"):
-        demo.read_image(tmp_path / "ok.png", "ok.png", max_pixels=1199)
+        demo_checks.read_image(tmp_path / "ok.png", "ok.png", max_pixels=1199)
 
 
 def test_odd_but_valid_images_are_read_as_rgb_without_warnings(tmp_path):
@@ -215,7 +215,7 @@ def test_odd_but_valid_images_are_read_as_rgb_without_warnings(tmp_path):
     exif = Image.Exif()
     exif[274] = 6  # shown turned 90 degrees clockwise
     turned.save(tmp_path / "turned.png", exif=exif)
-    assert demo.read_image(tmp_path / "turned.png").shape == (3, 2, 3)
+    assert demo_checks.read_image(tmp_path / "turned.png").shape == (3, 2, 3)
 
     bits = Image.new("1", (5, 3))
     bits.putpixel((1, 1), 1)
@@ -226,18 +226,18 @@ def test_odd_but_valid_images_are_read_as_rgb_without_warnings(tmp_path):
     paletted.save(tmp_path / "pal.png", transparency=b"\x00")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        rgb = demo.read_image(tmp_path / "bits.png")
-        pal = demo.read_image(tmp_path / "pal.png")
+        rgb = demo_checks.read_image(tmp_path / "bits.png")
+        pal = demo_checks.read_image(tmp_path / "pal.png")
     assert rgb.dtype == np.uint8 and rgb.shape == (3, 5, 3) and rgb[1, 1].tolist() == [255] * 3
     assert pal.shape == (4, 4, 3) and pal[2, 2].tolist() == [255, 0, 0]
 
 
 def test_a_client_file_name_cannot_break_the_line():
     """The name is the client's: a newline or a terminal escape in it stays out of the log."""
-    with pytest.raises(demo.ImageRefused) as refused:
-        demo.check_image(b"text", "evil\nname\x1b[31m.png")
+    with pytest.raises(demo_checks.ImageRefused) as refused:
+        demo_checks.check_image(b"text", "evil\nname\x1b[31m.png")
     assert str(refused.value).startswith("evil name?[31m.png: not an image file")
-    assert demo._file_name("../../etc/passwd") == "passwd" and demo._file_name(None) == "the upload"
+    assert demo_checks._file_name("../../etc/passwd") == "passwd" and demo_checks._file_name(None) == "the upload"
 
 
 @pytest.fixture
@@ -272,20 +272,20 @@ def test_the_upload_folder_is_the_demos_own_and_goes_when_the_last_demo_stops(
 
 def test_a_host_that_does_not_resolve_is_refused_by_name(tmp_path, fresh_upload_folder):
     """Before any model loads or folder is made: the flag, the name and the resolver's reason."""
-    demo.check_host("127.0.0.1")
-    with pytest.raises(demo.DemoError, match=r"^--host nosuch\.invalid: does not resolve \(.+\)$"):
+    demo_checks.check_host("127.0.0.1")
+    with pytest.raises(demo_checks.DemoError, match=r"^--host nosuch\.invalid: does not resolve \(.+\)$"):
         demo.serve(tmp_path / "no-model-needed", host="nosuch.invalid", port=free_port())
-    with pytest.raises(demo.DemoError, match=r"^host nosuch\.invalid: does not resolve"):
+    with pytest.raises(demo_checks.DemoError, match=r"^host nosuch\.invalid: does not resolve"):
         demo.launch(tmp_path, host="nosuch.invalid")
-    with pytest.raises(demo.DemoError, match=r"^--host nosuch\.invalid: does not resolve"):
-        demo.check_demo_args(tmp_path, "facades", host="nosuch.invalid")
+    with pytest.raises(demo_checks.DemoError, match=r"^--host nosuch\.invalid: does not resolve"):
+        demo_checks.check_demo_args(tmp_path, "facades", host="nosuch.invalid")
     assert demo.upload_folder() is None
 
 
 @pytest.mark.slow
 def test_cli_refuses_a_host_that_does_not_resolve_in_one_line(tmp_path):
     """Was "Cannot find empty port" after scanning 100 ports; the CLI loads TensorFlow first."""
-    if not demo.gradio_available():
+    if not demo_checks.gradio_available():
         pytest.skip('gradio is not installed (pip install "pix2pix-tf[demo]")')
     assert_one_line_refusal(run_cli("demo", "--model", tmp_path, "--host", "nosuch.invalid"),
                             "pix2pix-tf demo: error: --host nosuch.invalid: does not resolve (")
@@ -443,7 +443,7 @@ def test_a_sketch_sent_as_editor_files_gives_the_saved_models_output(served):
              "layers": [handle_file(write_png(root / "layer.png", layer))],
              "composite": handle_file(write_png(root / "composite.png", composite))}
     out = read_png(client.predict(value, api_name="/translate_drawing"))
-    seen = demo.flatten_drawing(composite, wall, FACADES)  # what the generator was given
+    seen = demo_app.flatten_drawing(composite, wall, FACADES)  # what the generator was given
     assert {tuple(c) for c in seen.reshape(-1, 3).tolist()} == {wall, FACADES["window"], FACADES["door"]}
     assert np.array_equal(out, saved_model_output(reference, seen))
     assert not np.array_equal(out, saved_model_output(reference, background))  # the strokes count
@@ -475,7 +475,7 @@ def test_a_sketch_sent_as_the_browser_sends_it_gives_the_saved_models_output(ser
         response = httpx.post(url, data=form, files={"file": (f"{kind}.png", png, "image/png")})
         assert response.status_code == 200, response.text
     out = read_png(client.predict({"id": blob_id}, api_name="/translate_drawing"))
-    seen = demo.flatten_drawing(composite, wall, FACADES)
+    seen = demo_app.flatten_drawing(composite, wall, FACADES)
     assert np.array_equal(out, saved_model_output(reference, seen))
 
 
@@ -505,7 +505,7 @@ def test_the_drawing_is_translated_on_input_events(served):
 def test_a_port_in_use_is_refused_in_one_line(served):
     app, client, reference, root = served
     port = int(app.local_url.rstrip("/").rsplit(":", 1)[1])
-    with pytest.raises(demo.DemoError, match=f"cannot serve the demo on 127.0.0.1:{port}"):
+    with pytest.raises(demo_checks.DemoError, match=f"cannot serve the demo on 127.0.0.1:{port}"):
         demo.launch(root / "sm", port=port, share=False, inline=False,
                     prevent_thread_lock=True, quiet=True)
 
@@ -580,8 +580,8 @@ def test_a_run_with_checkpoints_only_is_served_like_its_export(trained_run, tmp_
     root, summary, cfg = trained_run
     run = tmp_path / "run"
     shutil.copytree(root / "run", run, ignore=shutil.ignore_patterns("saved_model"))
-    from_checkpoint = demo.load_translator(run)
-    from_export = demo.load_translator(root / "run")
+    from_checkpoint = demo_app.load_translator(run)
+    from_export = demo_app.load_translator(root / "run")
     assert from_checkpoint.description.startswith("run ") and from_export.description.startswith("SavedModel")
     assert from_checkpoint.shape == from_export.shape == (64, 64)
     image = np.random.default_rng(1).integers(0, 256, (50, 70, 3), dtype=np.uint8)
@@ -615,8 +615,8 @@ def test_strokes_drawn_in_chromium_are_translated_from_the_first_one(served, mon
         seen.append(flatten(*args, **kwargs))
         return seen[-1]
 
-    flatten = demo.flatten_drawing
-    monkeypatch.setattr(demo, "flatten_drawing", recording)  # translate_drawing looks it up per call
+    flatten = demo_app.flatten_drawing
+    monkeypatch.setattr(demo_app, "flatten_drawing", recording)  # translate_drawing looks it up per call
 
     def wait_for(condition, seconds=30.0):
         end = time.monotonic() + seconds

@@ -1,4 +1,5 @@
-"""Draw and see (pix2pix_tf.web.draw): strokes -> pixels, pixels -> the generator, the widget's both sides.
+"""Draw and see (pix2pix_tf.web.draw, .draw_widget): strokes -> pixels, pixels -> the generator,
+the widget's both sides.
 
 No browser here: the rasteriser and translate are checked on arrays, the widget's Python side
 by setting its ``strokes`` traitlet the way a message from the browser does, and the ES
@@ -17,8 +18,9 @@ import numpy as np
 import pytest
 
 import pix2pix_tf
-from pix2pix_tf.web import draw
-from pix2pix_tf.web.draw import DrawAndSee, decode_data_url, png_data_url, render_strokes
+from pix2pix_tf.web import draw, draw_widget
+from pix2pix_tf.web.draw import render_strokes
+from pix2pix_tf.web.draw_widget import DrawAndSee, decode_data_url, png_data_url
 
 BLACK, WHITE = [0, 0, 0], (255, 255, 255)
 
@@ -137,7 +139,7 @@ def test_the_strokes_argument_itself_is_checked():
 
 
 def test_palettes_come_from_the_synthetic_facades():
-    from pix2pix_tf.datasets.synthetic import CLASS_NAMES, LABEL_COLORS
+    from pix2pix_tf.datasets.synthetic_layout import CLASS_NAMES, LABEL_COLORS
 
     assert draw.PALETTES["edges"] is None
     assert list(draw.PALETTES["facades"]) == list(CLASS_NAMES)
@@ -307,8 +309,8 @@ def test_widget_reports_a_bad_stroke_and_keeps_the_last_output(tiny):
 def test_without_anywidget_the_widget_says_what_to_install(tiny, monkeypatch):
     cfg, gen = tiny
     monkeypatch.setitem(sys.modules, "anywidget", None)  # import anywidget -> ImportError
-    monkeypatch.setattr(draw, "_WIDGET_CLASS", None)
-    assert draw.widget_available() is False
+    monkeypatch.setattr(draw_widget, "_WIDGET_CLASS", None)
+    assert draw_widget.widget_available() is False
     with pytest.raises(ImportError, match=r'pip install "pix2pix-tf\[draw\]"'):
         DrawAndSee(gen, cfg).widget()
 
@@ -379,7 +381,7 @@ console.log(JSON.stringify(log));
 @needs_node
 def test_the_es_module_parses(tmp_path):
     module = tmp_path / "draw_widget.mjs"  # .mjs: parsed as an ES module whatever node's defaults
-    shutil.copy(draw.JS_FILE, module)
+    shutil.copy(draw_widget.JS_FILE, module)
     out = subprocess.run([NODE, "--check", str(module)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
 
@@ -387,7 +389,7 @@ def test_the_es_module_parses(tmp_path):
 @needs_node
 def test_the_es_module_sends_one_stroke_per_pointer_up(tmp_path):
     module = tmp_path / "draw_widget.mjs"
-    shutil.copy(draw.JS_FILE, module)
+    shutil.copy(draw_widget.JS_FILE, module)
     harness = tmp_path / "harness.mjs"
     harness.write_text(HARNESS)
     out = subprocess.run([NODE, str(harness), str(module)], capture_output=True, text=True, timeout=60)

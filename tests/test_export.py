@@ -16,7 +16,7 @@ from pix2pix_tf.config import Pix2PixError
 from pix2pix_tf.data import to_uint8
 from pix2pix_tf.run.evaluate import evaluate
 from pix2pix_tf.run.export import export_saved_model, export_tflite
-from pix2pix_tf.run.folder import load_run
+from pix2pix_tf.run.loading import load_run
 from pix2pix_tf.run.predict import predict_files
 
 FRESH_PROCESS = """

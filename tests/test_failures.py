@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 from conftest import SAMPLE_DATA  # noqa: E402
 from pix2pix_tf.course import failures  # noqa: E402
 from pix2pix_tf.config import Pix2PixConfig  # noqa: E402
-from pix2pix_tf.course.plotting import plot_history  # noqa: E402
+from pix2pix_tf.course.curves import plot_history  # noqa: E402
 from pix2pix_tf.course.ablations import run_name, variant_configs  # noqa: E402
 
 

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from pix2pix_tf.host import manifests
 from pix2pix_tf.host import writes as safety
 from pix2pix_tf.apps.cli import main
-from pix2pix_tf.datasets import standard
+from pix2pix_tf.datasets import download, extraction, standard
 from treesnap import changed, snapshot
 
 NAME = "facades"
@@ -147,7 +148,7 @@ def test_the_same_archive_through_the_library_leaves_nothing(tmp_path):
     archive = _hostile(tmp_path, *_symlink_chain())
     before = snapshot(tmp_path)
     with pytest.raises(standard.DatasetError, match="symbolic link"):
-        standard.safe_extract(archive, tmp_path / "x" / "y")
+        extraction.safe_extract(archive, tmp_path / "x" / "y")
     assert changed(before, snapshot(tmp_path)) == []
 
 
@@ -190,11 +191,11 @@ def test_ceilings_are_parameters_of_the_library(tmp_path):
     archive = _hostile(tmp_path, _file(f"{NAME}/train/bomb.jpg", bytes(200_000)))
     before = snapshot(tmp_path)
     with pytest.raises(standard.DatasetError, match="more than 1000 bytes once uncompressed"):
-        standard.download(NAME, tmp_path / "out", url=str(archive), max_bytes=1000, verbose=False)
+        download.download(NAME, tmp_path / "out", url=str(archive), max_bytes=1000, verbose=False)
     with pytest.raises(standard.DatasetError, match="more than 3 members"):
-        standard.safe_extract(archive, tmp_path / "out", NAME, max_members=3)
+        extraction.safe_extract(archive, tmp_path / "out", NAME, max_members=3)
     assert changed(before, snapshot(tmp_path)) == []
-    assert standard.download(NAME, tmp_path / "out", url=str(archive), max_bytes=300_000,
+    assert download.download(NAME, tmp_path / "out", url=str(archive), max_bytes=300_000,
                              verbose=False) == tmp_path / "out" / NAME
 
 
@@ -222,15 +223,15 @@ def test_right_sha256_extracts(tmp_path, capsys):
 
 def test_known_sha256_applies_to_the_authors_server_only(tmp_path, monkeypatch):
     monkeypatch.setitem(standard.KNOWN_SHA256, NAME, "1" * 64)
-    assert standard._expected_sha256(NAME, None, None, standard.BASE_URL) == "1" * 64
-    assert standard._expected_sha256(NAME, None, "file:///x.tar.gz", standard.BASE_URL) is None
-    assert standard._expected_sha256(NAME, "2" * 64, None, standard.BASE_URL) == "2" * 64
+    assert download._expected_sha256(NAME, None, None, standard.BASE_URL) == "1" * 64
+    assert download._expected_sha256(NAME, None, "file:///x.tar.gz", standard.BASE_URL) is None
+    assert download._expected_sha256(NAME, "2" * 64, None, standard.BASE_URL) == "2" * 64
 
 
 def test_plain_http_without_sha256_warns_on_stderr(capsys):
-    standard._warn_plain_http(NAME, f"{standard.BASE_URL}/{NAME}.tar.gz", None)
-    standard._warn_plain_http(NAME, f"{standard.BASE_URL}/{NAME}.tar.gz", "0" * 64)
-    standard._warn_plain_http(NAME, "https://example.org/facades.tar.gz", None)
+    download._warn_plain_http(NAME, f"{standard.BASE_URL}/{NAME}.tar.gz", None)
+    download._warn_plain_http(NAME, f"{standard.BASE_URL}/{NAME}.tar.gz", "0" * 64)
+    download._warn_plain_http(NAME, "https://example.org/facades.tar.gz", None)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "plain http" in err and "--sha256" in err
 
@@ -247,7 +248,7 @@ def test_plain_local_path_is_read_in_place_and_kept(tmp_path, capsys):
     archive = _hostile(tmp_path)
     code, _, err = _download(capsys, tmp_path / "out", "--url", archive)
     assert code == 0, err
-    assert archive.is_file() and standard.is_downloaded(tmp_path / "out" / NAME)
+    assert archive.is_file() and extraction.is_downloaded(tmp_path / "out" / NAME)
 
 
 # ------------------------------------------------------------------ interrupted runs
@@ -277,7 +278,7 @@ def test_disk_full_mid_extraction_leaves_nothing(tmp_path, capsys, monkeypatch):
 
 def test_interrupt_mid_extraction_leaves_nothing_and_the_next_run_completes(tmp_path, capsys, monkeypatch):
     archive = _hostile(tmp_path)
-    real_write, calls = standard._Tree.write, []
+    real_write, calls = extraction._Tree.write, []
 
     def write(self, *args, **kwargs):
         calls.append(1)
@@ -285,7 +286,7 @@ def test_interrupt_mid_extraction_leaves_nothing_and_the_next_run_completes(tmp_
             raise KeyboardInterrupt
         return real_write(self, *args, **kwargs)
 
-    monkeypatch.setattr(standard._Tree, "write", write)
+    monkeypatch.setattr(extraction._Tree, "write", write)
     out = tmp_path / "dl" / "out"
     before = snapshot(tmp_path)
     code, _, _ = _download(capsys, out, "--url", archive.as_uri())
@@ -299,7 +300,7 @@ def test_interrupt_mid_extraction_leaves_nothing_and_the_next_run_completes(tmp_
 def test_a_killed_runs_leftover_is_removed_by_the_next_download(tmp_path, capsys):
     archive = _hostile(tmp_path)
     out = tmp_path / "out"
-    stale = out / f"{standard._WORK_PREFIX}{NAME}.dead"
+    stale = out / f"{extraction._WORK_PREFIX}{NAME}.dead"
     (stale / "tree" / "train").mkdir(parents=True)
     (stale / safety.LOCK).write_text('{"pid": 1}')
     os.utime(stale / safety.LOCK, (time.time() - 3600,) * 2)
@@ -352,7 +353,7 @@ def test_users_own_hostile_archive_in_out_is_refused_and_kept(tmp_path, capsys):
 def test_keep_archive_keeps_a_download_but_never_replaces_a_file(tmp_path):
     archive = _hostile(tmp_path)
     out = tmp_path / "out"
-    standard.download(NAME, out, url=archive.as_uri(), keep_archive=True, verbose=False)
+    download.download(NAME, out, url=archive.as_uri(), keep_archive=True, verbose=False)
     assert (out / f"{NAME}.tar.gz").read_bytes() == archive.read_bytes()
     assert sorted(p.name for p in out.iterdir()) == [NAME, f"{NAME}.tar.gz"]
 
@@ -409,8 +410,8 @@ def test_good_archive_extracts_and_the_second_call_says_already(tmp_path, capsys
     assert f"train: {out / NAME / 'train'}" in stdout
     assert changed(before, snapshot(tmp_path, exclude=out / NAME)) == ["dl", "dl/out", f"dl/out/{NAME}"]
     assert sorted(p.name for p in (out / NAME).iterdir()) == [safety.MANIFEST, "train", "val"]
-    assert safety.folder_kind(out / NAME) == "dataset"
-    assert sorted(safety.recorded_entries(out / NAME)) == ["train", "val"]
+    assert manifests.folder_kind(out / NAME) == "dataset"
+    assert sorted(manifests.recorded_entries(out / NAME)) == ["train", "val"]
     assert (out / NAME / "train" / "1.jpg").read_bytes() == b"one"
     assert oct((out / NAME / "train" / "1.jpg").stat().st_mode & 0o777) == "0o644"
     full = snapshot(tmp_path)
@@ -421,6 +422,6 @@ def test_good_archive_extracts_and_the_second_call_says_already(tmp_path, capsys
 
 def test_safe_extract_without_a_name_takes_the_archives_top_folder(tmp_path):
     archive = _archive(tmp_path / "x.tar", [_file("maps/train/1.jpg"), _file("maps/val/1.jpg")])
-    assert standard.safe_extract(archive, tmp_path / "out") == tmp_path / "out" / "maps"
+    assert extraction.safe_extract(archive, tmp_path / "out") == tmp_path / "out" / "maps"
     with pytest.raises(standard.DatasetError, match="not under maps/"):
-        standard.safe_extract(_archive(tmp_path / "y.tar", [_file("maps/a"), _file("other/b")]), tmp_path / "o2")
+        extraction.safe_extract(_archive(tmp_path / "y.tar", [_file("maps/a"), _file("other/b")]), tmp_path / "o2")

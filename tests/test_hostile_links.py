@@ -21,7 +21,8 @@ import pytest
 
 from pix2pix_tf.apps import cli
 from pix2pix_tf.run.folder import is_run_path
-from pix2pix_tf.host.writes import LOCK, MANIFEST, read_manifest
+from pix2pix_tf.host.manifests import read_manifest
+from pix2pix_tf.host.writes import LOCK, MANIFEST
 from conftest import make_pair, write_image
 from treesnap import changed, snapshot
 

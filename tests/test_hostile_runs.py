@@ -19,8 +19,9 @@ import pytest
 
 from pix2pix_tf.apps import cli
 from pix2pix_tf.run.export import is_our_tflite
-from pix2pix_tf.run.folder import load_run
-from pix2pix_tf.host.writes import LOCK, MANIFEST, read_manifest
+from pix2pix_tf.run.loading import load_run
+from pix2pix_tf.host.manifests import read_manifest
+from pix2pix_tf.host.writes import LOCK, MANIFEST
 from treesnap import changed, snapshot
 
 MODEL = ["--image-size", "64", "--ngf", "8", "--ndf", "8"]  # the trained_run's config flags
@@ -280,7 +281,7 @@ def test_corrupt_saved_model_pb(capsys, data, run, tmp_path):
 # ------------------------------------------------------------------ one writer at a time
 HOLD_LOCK = textwrap.dedent("""
     import sys, time
-    from pix2pix_tf.host.writes import FolderLock
+    from pix2pix_tf.host.folder_lock import FolderLock
     lock = FolderLock(sys.argv[1]).acquire()
     print("locked", flush=True)
     time.sleep(120)

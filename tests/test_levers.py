@@ -17,10 +17,10 @@ import pytest
 import tensorflow as tf
 
 from pix2pix_tf.fast.transform import speed_up
-from pix2pix_tf.apps import cli
+from pix2pix_tf.apps import cli, cli_parser
 from pix2pix_tf.blocks import resize_conv
 from pix2pix_tf.config import PRESETS, ConfigError, Pix2PixConfig
-from pix2pix_tf.course.diagrams import patchgan_layout
+from pix2pix_tf.course.diagram_layouts import patchgan_layout
 from pix2pix_tf.layers import walk_layers
 from pix2pix_tf.discriminator import (build_discriminator, discriminator_features, feature_layer_names,
                                       receptive_field, receptive_fields)
@@ -105,19 +105,19 @@ def test_presets_and_overrides():
 
 
 def _train_args(*flags):
-    return cli.build_parser().parse_args(["train", "--data", "d", *flags])
+    return cli_parser.build_parser().parse_args(["train", "--data", "d", *flags])
 
 
 def test_cli_flags_for_every_lever_and_the_preset(tmp_path, capsys):
     args = _train_args("--image-size", "32", "--ema-decay", "0.99", "--lambda-fm", "10", "--num-d", "2",
                        "--n-layers-d", "2", "--spectral-norm", "--gan-mode", "hinge")
-    cfg = cli._config_from_args(args)
+    cfg = cli_parser._config_from_args(args)
     assert (cfg.ema_decay, cfg.lambda_fm, cfg.num_d, cfg.spectral_norm, cfg.gan_mode) == (
         0.99, 10.0, 2, True, "hinge")
-    cfg = cli._config_from_args(_train_args("--preset", "quality", "--ema-decay", "0.99", "--num-d", "2",
+    cfg = cli_parser._config_from_args(_train_args("--preset", "quality", "--ema-decay", "0.99", "--num-d", "2",
                                             "--image-size", "64"))
     assert (cfg.ema_decay, cfg.num_d) == (0.99, 2)  # the flags win over the preset
-    assert cli._config_from_args(_train_args("--preset", "quality")).ema_decay == PRESETS["quality"]["ema_decay"]
+    assert cli_parser._config_from_args(_train_args("--preset", "quality")).ema_decay == PRESETS["quality"]["ema_decay"]
     for flags, message in ((["--num-d", "4"], "argument --num-d: must be in 1..3"),
                            (["--preset", "best"], "argument --preset: invalid choice")):
         with pytest.raises(SystemExit) as e:
@@ -328,7 +328,7 @@ def test_checkpoint_resume_is_exact_with_ema(tmp_path):
 
 def test_a_run_with_ema_exports_and_loads_the_average(tmp_path):
     from pix2pix_tf.run.export import export_run
-    from pix2pix_tf.run.folder import load_run
+    from pix2pix_tf.run.loading import load_run
     from pix2pix_tf.run.train import train
 
     sample = Path(__file__).resolve().parents[1] / "data" / "facades_synthetic"

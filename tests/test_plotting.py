@@ -1,4 +1,4 @@
-"""pix2pix_tf.course.plotting: the figures show the images and curves they are given."""
+"""pix2pix_tf.course.plotting and .curves: the figures show the images and curves they are given."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 import tensorflow as tf
 from matplotlib.patches import Rectangle
 
-from pix2pix_tf.course import plotting
+from pix2pix_tf.course import curves, plotting
 from pix2pix_tf.run import callbacks as cb
 from pix2pix_tf.host.writes import WriteError
 
@@ -94,7 +94,7 @@ def _ln2_lines(ax):
 def test_plot_history_one_line_per_key_from_dict_and_csv(tmp_path):
     hist = {"d_loss": [0.7, 0.6, 0.5], "g_gan": [1.0, 1.2, 1.5], "g_l1": [0.5, 0.4, 0.3],
             "g_total": [51, 41, 31], "val_l1": [0.5, 0.45, 0.4], "val_psnr": [10, 11, 12]}
-    fig = plotting.plot_history(hist)
+    fig = curves.plot_history(hist)
     lines = _lines(fig)
     assert set(lines) == set(hist)
     np.testing.assert_allclose(lines["g_l1"].get_ydata(), hist["g_l1"])
@@ -103,13 +103,13 @@ def test_plot_history_one_line_per_key_from_dict_and_csv(tmp_path):
     # the CSV of keras.callbacks.CSVLogger: epoch column (from 0) becomes x = 1, 2, 3
     csv = tmp_path / "history.csv"
     csv.write_text("epoch,d_loss,g_l1\n0,0.7,0.5\n1,0.6,0.4\n2,0.5,0.3\n")
-    lines = _lines(plotting.plot_history(csv))
+    lines = _lines(curves.plot_history(csv))
     assert set(lines) == {"d_loss", "g_l1"}
     np.testing.assert_allclose(lines["d_loss"].get_xdata(), [1, 2, 3])
     np.testing.assert_allclose(lines["d_loss"].get_ydata(), [0.7, 0.6, 0.5])
-    assert set(_lines(plotting.plot_history(hist, keys=["g_l1"]))) == {"g_l1"}
+    assert set(_lines(curves.plot_history(hist, keys=["g_l1"]))) == {"g_l1"}
     with pytest.raises(KeyError, match="nope"):
-        plotting.plot_history(hist, keys=["nope"])
+        curves.plot_history(hist, keys=["nope"])
 
 
 def test_history_csv_with_unvalidated_epochs(tmp_path):
@@ -117,11 +117,11 @@ def test_history_csv_with_unvalidated_epochs(tmp_path):
     one value per epoch), left out of the plot, the others at their own epochs."""
     csv = tmp_path / "history.csv"
     csv.write_text("epoch,d_loss,val_l1\n0,0.7,0.5\n1,0.6,NA\n2,0.55,NA\n3,0.5,0.3\n")
-    data = plotting.read_history(csv)
+    data = curves.read_history(csv)
     assert data["d_loss"] == [0.7, 0.6, 0.55, 0.5]
     assert data["val_l1"][0] == 0.5 and data["val_l1"][3] == 0.3
     assert math.isnan(data["val_l1"][1]) and math.isnan(data["val_l1"][2])
-    lines = _lines(plotting.plot_history(csv))
+    lines = _lines(curves.plot_history(csv))
     np.testing.assert_allclose(lines["val_l1"].get_xdata(), [1, 4])
     np.testing.assert_allclose(lines["val_l1"].get_ydata(), [0.5, 0.3])
     np.testing.assert_allclose(lines["d_loss"].get_xdata(), [1, 2, 3, 4])
@@ -131,7 +131,7 @@ def test_history_csv_with_unvalidated_epochs(tmp_path):
 def test_plot_history_ln2_line_on_the_cross_entropy_panels_only(tmp_path):
     hist = {"d_loss": [0.7, 0.5], "d_real": [0.7, 0.4], "d_fake": [0.7, 0.6], "g_gan": [0.7, 1.1],
             "g_l1": [0.5, 0.3], "g_total": [51.0, 31.0], "val_psnr": [10.0, 12.0]}
-    fig = plotting.plot_history(hist)
+    fig = curves.plot_history(hist)
     titles = {ax.get_title(): ax for ax in fig.axes}
     for title in ("discriminator", "generator: GAN term"):
         (line,) = _ln2_lines(titles[title])
@@ -142,9 +142,9 @@ def test_plot_history_ln2_line_on_the_cross_entropy_panels_only(tmp_path):
     for title in ("L1 ([-1, 1] units)", "generator: total = GAN + lambda L1", "validation PSNR (dB)"):
         assert _ln2_lines(titles[title]) == [], title
     # a figure of L1 alone has no reference line; ln2=False turns it off everywhere
-    assert not any(_ln2_lines(ax) for ax in plotting.plot_history(hist, keys=["g_l1"]).axes)
-    assert not any(_ln2_lines(ax) for ax in plotting.plot_history(hist, ln2=False).axes)
-    assert set(_lines(plotting.plot_history(hist, ln2=False))) == set(hist)
+    assert not any(_ln2_lines(ax) for ax in curves.plot_history(hist, keys=["g_l1"]).axes)
+    assert not any(_ln2_lines(ax) for ax in curves.plot_history(hist, ln2=False).axes)
+    assert set(_lines(curves.plot_history(hist, ln2=False))) == set(hist)
 
 
 @pytest.mark.parametrize("settings, drawn", [
@@ -160,9 +160,9 @@ def test_plot_history_reads_the_gan_loss_of_the_run(tmp_path, settings, drawn):
     csv.write_text("epoch,d_loss,g_gan,g_l1\n0,0.7,0.7,0.5\n1,0.6,0.9,0.4\n")
     if settings is not None:
         (tmp_path / "config.json").write_text(json.dumps(settings))
-    fig = plotting.plot_history(csv)
+    fig = curves.plot_history(csv)
     assert [bool(_ln2_lines(ax)) for ax in fig.axes] == [drawn, drawn, False]
-    assert all(_ln2_lines(ax) for ax in plotting.plot_history(csv, ln2=True).axes[:2])
+    assert all(_ln2_lines(ax) for ax in curves.plot_history(csv, ln2=True).axes[:2])
 
 
 # ------------------------------------------------------------------ snapshot strip
@@ -228,7 +228,7 @@ def test_snapshot_strip_refuses_what_it_cannot_read(tmp_path):
 def test_snapshot_strip_of_a_real_run(trained_run):
     """The short run of conftest (2 epochs, 2 test images): the strip's last output is what
     the run's generator makes of the input tile; the target is the inverted input."""
-    from pix2pix_tf.run.folder import load_run
+    from pix2pix_tf.run.loading import load_run
 
     root, summary, cfg = trained_run
     fig = plotting.snapshot_strip(root / "run")

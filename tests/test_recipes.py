@@ -1,4 +1,5 @@
-"""Tests for pix2pix_tf.datasets.recipes: photos -> paired A|B datasets by degradation."""
+"""Tests for the recipes (pix2pix_tf.datasets.recipes, .degradations, .recipe_options): photos ->
+paired A|B datasets by degradation."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pix2pix_tf.datasets import recipes as R
+from pix2pix_tf.datasets import degradations, recipe_options, recipes as R
 from pix2pix_tf.config import Pix2PixConfig, Pix2PixError
 from pix2pix_tf.data import DataError, make_dataset
 from pix2pix_tf.datasets.synthetic import render_facade
-from pix2pix_tf.datasets.recipes import DEFAULT_OPTIONS, TASKS, RecipeError
+from pix2pix_tf.datasets.recipe_options import DEFAULT_OPTIONS, TASKS, RecipeError
 
 
 def _photo(seed: int = 3, size: int = 64) -> np.ndarray:
@@ -65,14 +66,14 @@ def inpaint_pairs(photo_dir, tmp_path_factory):
 
 # ---------------------------------------------------------------------- options
 def test_default_options_and_help_cover_every_task():
-    assert set(DEFAULT_OPTIONS) == set(R.OPTION_HELP) == set(TASKS)
+    assert set(DEFAULT_OPTIONS) == set(recipe_options.OPTION_HELP) == set(TASKS)
     for task in TASKS:
-        assert set(R.OPTION_HELP[task]) == set(DEFAULT_OPTIONS[task])
-        assert R.resolve_options(task) == DEFAULT_OPTIONS[task]
+        assert set(recipe_options.OPTION_HELP[task]) == set(DEFAULT_OPTIONS[task])
+        assert recipe_options.resolve_options(task) == DEFAULT_OPTIONS[task]
     assert DEFAULT_OPTIONS["inpaint"]["hole_value"] == 255
     # CLI strings are converted to the default's type
-    assert R.resolve_options("superres", factor="8")["factor"] == 8
-    assert R.resolve_options("denoise", sigma="10")["sigma"] == 10.0
+    assert recipe_options.resolve_options("superres", factor="8")["factor"] == 8
+    assert recipe_options.resolve_options("denoise", sigma="10")["sigma"] == 10.0
 
 
 @pytest.mark.parametrize("task, options, match", [
@@ -91,7 +92,7 @@ def test_default_options_and_help_cover_every_task():
 ])
 def test_bad_task_or_options_raise_clear_errors(task, options, match):
     with pytest.raises(RecipeError, match=match):
-        R.degrade(task, _photo(), 0, **options)
+        degradations.degrade(task, _photo(), 0, **options)
     assert issubclass(RecipeError, Pix2PixError)
 
 
@@ -99,7 +100,7 @@ def test_bad_task_or_options_raise_clear_errors(task, options, match):
 @pytest.mark.parametrize("task", TASKS)
 def test_every_task_keeps_size_and_range(task):
     photo = _photo()
-    a = R.degrade(task, photo, 7)
+    a = degradations.degrade(task, photo, 7)
     assert a.shape == photo.shape and a.dtype == tf.float32
     a = a.numpy()
     assert a.min() >= 0 and a.max() <= 255
@@ -108,10 +109,10 @@ def test_every_task_keeps_size_and_range(task):
 
 def test_colorize_has_no_colour():
     photo = _photo()
-    a = R.degrade("colorize", photo, 0).numpy()
+    a = degradations.degrade("colorize", photo, 0).numpy()
     assert np.array_equal(a[..., 0], a[..., 1]) and np.array_equal(a[..., 1], a[..., 2])
     assert a.std() > 10  # still an image, not a flat gray
-    one = R.degrade("colorize", photo, 0, gray_channels=1).numpy()
+    one = degradations.degrade("colorize", photo, 0, gray_channels=1).numpy()
     assert one.shape == (64, 64, 1)
     np.testing.assert_array_equal(one[..., 0], a[..., 0])
 
@@ -121,14 +122,14 @@ def test_colorize_has_no_colour():
 def test_inpaint_holes_are_exactly_where_the_mask_says(mask, hole_value):
     photo = _photo().astype(np.float32)
     seed = tf.constant([4, 2], tf.int64)
-    m = R.inpaint_mask(64, 64, seed, mask=mask).numpy()[..., 0] > 0.5
-    a = R.degrade("inpaint", photo, seed, mask=mask, hole_value=hole_value).numpy()
+    m = degradations.inpaint_mask(64, 64, seed, mask=mask).numpy()[..., 0] > 0.5
+    a = degradations.degrade("inpaint", photo, seed, mask=mask, hole_value=hole_value).numpy()
     assert 0.005 < m.mean() < 0.8
     assert np.all(a[m] == hole_value)
     np.testing.assert_array_equal(a[~m], photo[~m])
-    other = R.inpaint_mask(64, 64, tf.constant([4, 3], tf.int64), mask=mask).numpy()[..., 0] > 0.5
+    other = degradations.inpaint_mask(64, 64, tf.constant([4, 3], tf.int64), mask=mask).numpy()[..., 0] > 0.5
     assert not np.array_equal(m, other)  # another seed, other holes
-    again = R.inpaint_mask(64, 64, seed, mask=mask).numpy()[..., 0] > 0.5
+    again = degradations.inpaint_mask(64, 64, seed, mask=mask).numpy()[..., 0] > 0.5
     np.testing.assert_array_equal(m, again)
 
 
@@ -136,11 +137,12 @@ def test_inpaint_holes_are_exactly_where_the_mask_says(mask, hole_value):
 @pytest.mark.parametrize("upsample", ["nearest", "bilinear", "bicubic"])
 def test_superres_is_idempotent_and_blurrier(factor, upsample):
     photo = _photo().astype(np.float32)
-    a = R.degrade("superres", photo, 0, factor=factor, upsample=upsample).numpy()
-    again = R.degrade("superres", a, 0, factor=factor, upsample=upsample).numpy()
+    a = degradations.degrade("superres", photo, 0, factor=factor, upsample=upsample).numpy()
+    again = degradations.degrade("superres", a, 0, factor=factor, upsample=upsample).numpy()
     assert np.abs(again - a).max() < 0.01
     stored = np.round(a)  # as written to a file
-    assert np.abs(R.degrade("superres", stored, 0, factor=factor, upsample=upsample).numpy() - stored).max() < 1.5
+    again_stored = degradations.degrade("superres", stored, 0, factor=factor, upsample=upsample).numpy()
+    assert np.abs(again_stored - stored).max() < 1.5
     # the f x f block means of A are those of the photo
     blocks = lambda x: x.reshape(64 // factor, factor, 64 // factor, factor, 3).mean((1, 3))
     np.testing.assert_allclose(blocks(a), blocks(photo), atol=0.01)
@@ -149,14 +151,14 @@ def test_superres_is_idempotent_and_blurrier(factor, upsample):
 
 def test_superres_larger_factor_is_blurrier():
     photo = _photo()
-    energies = [_hf_energy(R.degrade("superres", photo, 0, factor=f).numpy()) for f in (2, 4, 8)]
+    energies = [_hf_energy(degradations.degrade("superres", photo, 0, factor=f).numpy()) for f in (2, 4, 8)]
     assert energies[0] > energies[1] > energies[2]
 
 
 def test_edges_of_a_step_are_one_dark_line_on_white():
     img = np.full((64, 64, 3), 60, np.uint8)
     img[:, 30:] = 200  # a vertical step between columns 29 and 30
-    a = R.degrade("edges", img, 0).numpy()
+    a = degradations.degrade("edges", img, 0).numpy()
     assert np.array_equal(a[..., 0], a[..., 2])
     dark_cols = np.where((a[..., 0] < 128).any(axis=0))[0]
     assert len(dark_cols) == 1 and dark_cols[0] in (29, 30)
@@ -168,7 +170,7 @@ def test_edges_of_a_step_are_one_dark_line_on_white():
 def test_edges_follow_the_outline_of_a_square():
     img = np.full((64, 64, 3), 230, np.uint8)
     img[16:48, 16:48] = (30, 60, 90)
-    a = R.degrade("edges", img, 0).numpy()[..., 0]
+    a = degradations.degrade("edges", img, 0).numpy()[..., 0]
     dark = a < 128
     ys, xs = np.nonzero(dark)
     # every dark pixel lies within 1 px of the square's border ...
@@ -179,47 +181,47 @@ def test_edges_follow_the_outline_of_a_square():
 
 
 def test_edges_of_a_photo_are_mostly_white_with_thin_lines():
-    a = R.degrade("edges", _photo(5, 128), 0).numpy()[..., 0]
+    a = degradations.degrade("edges", _photo(5, 128), 0).numpy()[..., 0]
     assert (a > 250).mean() > 0.8
     dark = a < 128
     assert 0.01 < dark.mean() < 0.2
     # thin: (almost) no 2x2 block is fully dark
     full = dark[1:, 1:] & dark[:-1, 1:] & dark[1:, :-1] & dark[:-1, :-1]
     assert full.sum() < 0.02 * dark.sum()
-    thick = R.degrade("edges", _photo(5, 128), 0, thickness=3).numpy()[..., 0] < 128
+    thick = degradations.degrade("edges", _photo(5, 128), 0, thickness=3).numpy()[..., 0] < 128
     assert thick.sum() > 2 * dark.sum()
-    fewer = R.degrade("edges", _photo(5, 128), 0, low=0.3, high=0.6).numpy()[..., 0] < 128
+    fewer = degradations.degrade("edges", _photo(5, 128), 0, low=0.3, high=0.6).numpy()[..., 0] < 128
     assert fewer.sum() < dark.sum()
 
 
 def test_gaussian_noise_has_the_requested_std():
     gray = np.full((128, 128, 3), 128.0, np.float32)
-    a = R.degrade("denoise", gray, 1, noise="gaussian", sigma=20).numpy()
+    a = degradations.degrade("denoise", gray, 1, noise="gaussian", sigma=20).numpy()
     assert abs((a - gray).std() - 20) < 1.0 and abs((a - gray).mean()) < 0.5
-    b = R.degrade("denoise", gray, 2, noise="gaussian", sigma=20).numpy()
+    b = degradations.degrade("denoise", gray, 2, noise="gaussian", sigma=20).numpy()
     assert not np.array_equal(a, b)
 
 
 def test_jpeg_noise_changes_the_image_but_keeps_its_mean():
     photo = _photo(2, 128).astype(np.float32)
-    a = R.degrade("denoise", photo, 0, noise="jpeg", quality=10).numpy()
+    a = degradations.degrade("denoise", photo, 0, noise="jpeg", quality=10).numpy()
     assert np.abs(a - photo).mean() > 8.0  # ~16 gray levels per pixel on average
     assert abs(a.mean() - photo.mean()) < 1.5  # but the DC terms survive
-    milder = R.degrade("denoise", photo, 0, noise="jpeg", quality=60).numpy()
+    milder = degradations.degrade("denoise", photo, 0, noise="jpeg", quality=60).numpy()
     assert np.abs(milder - photo).mean() < np.abs(a - photo).mean()
 
 
 @pytest.mark.parametrize("task", ["inpaint", "superres", "edges", "denoise"])
 def test_degrade_works_in_graph_mode(task):
-    fn = tf.function(lambda x, s: R.degrade(task, x, s))
+    fn = tf.function(lambda x, s: degradations.degrade(task, x, s))
     photo = tf.constant(_photo(), tf.float32)
     seed = tf.constant([1, 2], tf.int64)
-    np.testing.assert_allclose(fn(photo, seed).numpy(), R.degrade(task, photo, seed).numpy(), atol=1e-3)
+    np.testing.assert_allclose(fn(photo, seed).numpy(), degradations.degrade(task, photo, seed).numpy(), atol=1e-3)
 
 
 def test_degradation_map_gives_fresh_randomness_every_epoch():
     photos = tf.data.Dataset.from_tensor_slices(np.stack([_photo(i) for i in range(3)]))
-    ds = photos.repeat(2).enumerate().map(R.degradation_map("inpaint", seed=0, size=32))
+    ds = photos.repeat(2).enumerate().map(degradations.degradation_map("inpaint", seed=0, size=32))
     pairs = [(a.numpy(), b.numpy()) for a, b in ds]
     assert len(pairs) == 6 and pairs[0][0].shape == pairs[0][1].shape == (32, 32, 3)
     for i in range(3):
@@ -235,7 +237,7 @@ def test_degradation_map_gives_fresh_randomness_every_epoch():
 @pytest.mark.parametrize("mode", ["center_crop", "resize"])
 def test_prepare_photo_makes_any_photo_square(shape, mode):
     img = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
-    out = R.prepare_photo(img, 64, mode).numpy()
+    out = degradations.prepare_photo(img, 64, mode).numpy()
     assert out.shape == (64, 64, 3) and out.dtype == np.float32
     assert out.min() >= 0 and out.max() <= 255
 
@@ -243,9 +245,9 @@ def test_prepare_photo_makes_any_photo_square(shape, mode):
 def test_center_crop_keeps_the_middle():
     img = np.zeros((50, 150, 3), np.uint8)
     img[:, 50:100] = 255  # only the centred square is white
-    out = R.prepare_photo(img, 32, "center_crop").numpy()
+    out = degradations.prepare_photo(img, 32, "center_crop").numpy()
     assert out.min() > 250
-    squashed = R.prepare_photo(img, 32, "resize").numpy()
+    squashed = degradations.prepare_photo(img, 32, "resize").numpy()
     assert squashed[:, 0].max() < 5 and squashed[:, 16].min() > 250
 
 

@@ -20,7 +20,7 @@ from pix2pix_tf.apps import cli
 from pix2pix_tf.run.callbacks import TrainingDiverged
 from pix2pix_tf.config import Pix2PixConfig
 from pix2pix_tf.model import Pix2Pix
-from pix2pix_tf.run.folder import load_run
+from pix2pix_tf.run.loading import load_run
 from pix2pix_tf.run.train import train
 
 MODEL = ["--image-size", "64", "--ngf", "16", "--ndf", "16"]  # config flags: not with --resume

@@ -396,7 +396,7 @@ def test_fused_batch_norm_matches_keras(shape):
 @pytest.mark.slow
 def test_train_under_a_mirrored_strategy_writes_a_complete_run(pair_dir, tiny_config, tmp_path):
     """train(strategy="mirrored") (one CPU replica here): build, fit, checkpoint, resume, export."""
-    from pix2pix_tf.run.folder import load_run
+    from pix2pix_tf.run.loading import load_run
     from pix2pix_tf.run.train import train
     cfg = tiny_config.replace(image_size=32, load_size=36)
     summary = train(cfg, pair_dir, tmp_path / "run", steps=3, strategy="mirrored", verbose=0)

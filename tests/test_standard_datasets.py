@@ -1,4 +1,5 @@
-"""pix2pix_tf.datasets.standard: download + safe extraction, tested on local archives only."""
+"""The standard datasets (pix2pix_tf.datasets.standard, .download, .extraction, .course_data):
+download + safe extraction, tested on local archives only."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import numpy as np
 import pytest
 
 from conftest import make_pair, write_image
-from pix2pix_tf.host import writes as safety
+from pix2pix_tf.host import manifests
 from pix2pix_tf.config import Pix2PixConfig
 from pix2pix_tf.data import make_dataset
-from pix2pix_tf.datasets import standard
+from pix2pix_tf.datasets import course_data, download, extraction, standard
 
 
 def _make_archive(root: Path, name: str = "facades") -> Path:
@@ -41,7 +42,7 @@ def test_names_and_url():
 def test_download_from_file_url_is_readable_by_make_dataset(tmp_path):
     server = _make_archive(tmp_path)
     dest = tmp_path / "datasets"
-    folder = standard.download("facades", dest, base_url=server.as_uri(), verbose=False)
+    folder = download.download("facades", dest, base_url=server.as_uri(), verbose=False)
     assert folder == dest / "facades"
     assert sorted(p.name for p in (folder / "train").iterdir()) == ["1.jpg", "2.jpg", "3.jpg"]
     assert len(list((folder / "val").iterdir())) == 2
@@ -56,10 +57,10 @@ def test_download_from_file_url_is_readable_by_make_dataset(tmp_path):
 
 def test_already_extracted_does_not_download(tmp_path, capsys):
     dest = tmp_path / "datasets"
-    safety.claim_folder(dest / "facades", kind="dataset")  # the marker a completed download leaves
+    manifests.claim_folder(dest / "facades", kind="dataset")  # the marker a completed download leaves
     (dest / "facades" / "train").mkdir()
     missing = (tmp_path / "nowhere").as_uri()  # would fail if it were fetched
-    assert standard.download("facades", dest, base_url=missing) == dest / "facades"
+    assert download.download("facades", dest, base_url=missing) == dest / "facades"
     assert "already" in capsys.readouterr().out
 
 
@@ -67,24 +68,24 @@ def test_folder_without_the_marker_is_not_taken_as_downloaded(tmp_path):
     dest = tmp_path / "datasets"
     (dest / "facades" / "train").mkdir(parents=True)  # a partial tree, or somebody else's
     with pytest.raises(standard.DatasetError, match="already exists and is not a dataset extracted"):
-        standard.download("facades", dest, base_url=(tmp_path / "nowhere").as_uri(), verbose=False)
+        download.download("facades", dest, base_url=(tmp_path / "nowhere").as_uri(), verbose=False)
     assert [p.name for p in dest.iterdir()] == ["facades"] and not any((dest / "facades" / "train").iterdir())
 
 
 def test_failed_download_raises_dataset_error_and_leaves_nothing(tmp_path):
     dest = tmp_path / "datasets"
     with pytest.raises(standard.DatasetError, match="download .* failed"):
-        standard.download("maps", dest, base_url=(tmp_path / "nowhere").as_uri(), verbose=False)
+        download.download("maps", dest, base_url=(tmp_path / "nowhere").as_uri(), verbose=False)
     assert not dest.exists()  # created for the call, removed again with nothing in it
 
 
 def test_unknown_name_lists_the_six(tmp_path):
     with pytest.raises(ValueError) as e:
-        standard.download("horses", tmp_path)
+        download.download("horses", tmp_path)
     for name in standard.STANDARD_DATASETS:
         assert name in str(e.value)
     with pytest.raises(standard.DatasetError, match="unknown pix2pix dataset 'horses'"):
-        standard.course_dataset("horses", dest_dir=tmp_path)  # not swallowed by the offline fallback
+        course_data.course_dataset("horses", dest_dir=tmp_path)  # not swallowed by the offline fallback
 
 
 def _tar_with(path: Path, member: tarfile.TarInfo, data: bytes = b"x") -> Path:
@@ -108,7 +109,7 @@ def test_member_escaping_dest_is_refused_before_anything_is_written(tmp_path, me
     _tar_with(server / "facades.tar.gz", member)
     dest = tmp_path / "a" / "datasets"
     with pytest.raises(standard.DatasetError, match="refusing"):
-        standard.download("facades", dest, base_url=server.as_uri(), verbose=False)
+        download.download("facades", dest, base_url=server.as_uri(), verbose=False)
     assert not (dest / "facades").exists()  # the good member was not extracted either
     assert not (tmp_path / "a" / "evil.txt").exists() and not (tmp_path / "evil.txt").exists()
 
@@ -118,7 +119,7 @@ def test_symlink_out_of_dest_is_refused(tmp_path):
     link.type, link.linkname = tarfile.SYMTYPE, "../../../../etc/passwd"
     archive = _tar_with(tmp_path / "x.tar.gz", link)
     with pytest.raises(standard.DatasetError, match="links to"):
-        standard.safe_extract(archive, tmp_path / "out")
+        extraction.safe_extract(archive, tmp_path / "out")
     assert not (tmp_path / "out" / "facades").exists()
 
 
@@ -126,13 +127,13 @@ def test_not_a_tar_archive(tmp_path):
     bad = tmp_path / "facades.tar.gz"
     bad.write_bytes(b"<html>not found</html>")
     with pytest.raises(standard.DatasetError, match="not a readable tar"):
-        standard.safe_extract(bad, tmp_path / "out")
+        extraction.safe_extract(bad, tmp_path / "out")
 
 
 def test_course_dataset_quick_uses_the_sample():
-    folder, direction = standard.course_dataset("facades", quick=True)
+    folder, direction = course_data.course_dataset("facades", quick=True)
     assert standard.is_extracted(folder) and direction == "AtoB"
-    assert folder.name == standard.SAMPLE_NAME
+    assert folder.name == course_data.SAMPLE_NAME
 
 
 def test_course_dataset_uses_pix2pix_data_dir(tmp_path, monkeypatch):
@@ -144,33 +145,33 @@ def test_course_dataset_uses_pix2pix_data_dir(tmp_path, monkeypatch):
     monkeypatch.delenv("PIX2PIX_DIRECTION", raising=False)
     monkeypatch.setenv("PIX2PIX_DATA_DIR", str(folder))
     # direction: the folder's paper direction, else AtoB; PIX2PIX_DIRECTION wins
-    assert standard.course_dataset("facades", base_url=missing) == (folder, "AtoB")
+    assert course_data.course_dataset("facades", base_url=missing) == (folder, "AtoB")
     facades = tmp_path / "facades"
     (facades / "train").mkdir(parents=True)
     (facades / "test").mkdir()
     monkeypatch.setenv("PIX2PIX_DATA_DIR", str(facades))
-    assert standard.course_dataset("maps", base_url=missing) == (facades, "BtoA")
+    assert course_data.course_dataset("maps", base_url=missing) == (facades, "BtoA")
     other = tmp_path / "mine"
     (other / "train").mkdir(parents=True)
     (other / "val").mkdir()
     monkeypatch.setenv("PIX2PIX_DATA_DIR", str(other))
-    assert standard.course_dataset("facades", base_url=missing) == (other, "AtoB")
+    assert course_data.course_dataset("facades", base_url=missing) == (other, "AtoB")
     monkeypatch.setenv("PIX2PIX_DIRECTION", "BtoA")
-    assert standard.course_dataset("facades", base_url=missing) == (other, "BtoA")
+    assert course_data.course_dataset("facades", base_url=missing) == (other, "BtoA")
     # quick mode ignores the overrides
-    assert standard.course_dataset("facades", quick=True)[0].name == standard.SAMPLE_NAME
+    assert course_data.course_dataset("facades", quick=True)[0].name == course_data.SAMPLE_NAME
     # bad values: clear errors
     monkeypatch.setenv("PIX2PIX_DIRECTION", "sideways")
     with pytest.raises(standard.DatasetError, match="PIX2PIX_DIRECTION"):
-        standard.course_dataset("facades", base_url=missing)
+        course_data.course_dataset("facades", base_url=missing)
     monkeypatch.delenv("PIX2PIX_DIRECTION")
     monkeypatch.setenv("PIX2PIX_DATA_DIR", str(tmp_path / "absent"))
     with pytest.raises(standard.DatasetError, match="no such folder"):
-        standard.course_dataset("facades", base_url=missing)
+        course_data.course_dataset("facades", base_url=missing)
     (tmp_path / "half" / "train").mkdir(parents=True)
     monkeypatch.setenv("PIX2PIX_DATA_DIR", str(tmp_path / "half"))
     with pytest.raises(standard.DatasetError, match="test/ or val/"):
-        standard.course_dataset("facades", base_url=missing)
+        course_data.course_dataset("facades", base_url=missing)
 
 
 # ----------------------------------------------------------------- `pix2pix-tf download`
@@ -218,7 +219,7 @@ def test_truncated_archive_is_a_dataset_error_and_a_placed_one_is_kept(tmp_path)
     dest.mkdir()
     (dest / "facades.tar.gz").write_bytes(data[: len(data) // 2])  # placed there by hand, cut short
     with pytest.raises(standard.DatasetError, match="not a readable tar archive.*delete it"):
-        standard.download("facades", dest, url=(tmp_path / "unused").as_uri(), verbose=False)
+        download.download("facades", dest, url=(tmp_path / "unused").as_uri(), verbose=False)
     assert (dest / "facades.tar.gz").is_file()
 
 

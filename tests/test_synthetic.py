@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pix2pix_tf.datasets.synthetic import LABEL_COLORS, make_pair, render_facade, write_sample
+from pix2pix_tf.datasets.synthetic import make_pair, render_facade, write_sample
+from pix2pix_tf.datasets.synthetic_layout import LABEL_COLORS
 
 _LUMA = np.array([0.299, 0.587, 0.114])
 

@@ -24,7 +24,7 @@ from pix2pix_tf.layers import BatchNorm, set_inference_mode, walk_layers
 from pix2pix_tf.metrics import image_metrics
 from pix2pix_tf.run import tflite as tfl
 from pix2pix_tf.run.export import export_tflite, is_our_tflite
-from pix2pix_tf.run.folder import load_run
+from pix2pix_tf.run.loading import load_run
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,8 @@ from pix2pix_tf.config import ConfigError
 from pix2pix_tf.data import make_dataset
 from pix2pix_tf.model import Pix2Pix
 from pix2pix_tf.run import callbacks as cb
-from pix2pix_tf.run.folder import RunDirError, load_run
+from pix2pix_tf.run.folder import RunDirError
+from pix2pix_tf.run.loading import load_run
 from pix2pix_tf.run.train import train
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pix2pix_tf.blocks import resize_conv, upsample
-from pix2pix_tf.apps.cli import _config_from_args, build_parser
+from pix2pix_tf.apps.cli_parser import _config_from_args, build_parser
 from pix2pix_tf.config import ConfigError, Pix2PixConfig, field_choices
 from pix2pix_tf.course.failures import checkerboard_energy
 from pix2pix_tf.generator import build_generator

@@ -346,7 +346,7 @@ def test_one_train_step_of_each_variant(name):
 
 def test_n_epochs_schedule_maps_to_linear_decay():
     """--n-epochs N --n-epochs-decay M: constant LR for N epochs, then linear decay to 0."""
-    from pix2pix_tf.apps.cli import epoch_schedule
+    from pix2pix_tf.schedule import epoch_schedule
     from pix2pix_tf.config import Pix2PixError
     from pix2pix_tf.model import make_optimizer
     cfg, epochs = epoch_schedule(Pix2PixConfig(), 3, 2)

@@ -16,10 +16,11 @@ import pytest
 import tensorflow as tf
 
 from pix2pix_tf.apps import cli
+from pix2pix_tf.host import manifests
 from pix2pix_tf.host import writes as safety
 from pix2pix_tf.layers import set_inference_mode
 from pix2pix_tf.web import page as web
-from pix2pix_tf.run.folder import load_run
+from pix2pix_tf.run.loading import load_run
 from treesnap import changed, snapshot
 
 NODE = shutil.which("node")
@@ -71,7 +72,7 @@ def test_the_folder_holds_the_page_the_model_and_the_runtime(web_export):
     assert names == {".pix2pix-tf.json", "index.html", "pix2pix_web.js", "draw_widget.js",
                      "model.tflite", "web_config.json",
                      *(f"litert/{rel}" for rel in web.RUNTIME_FILES)}
-    assert safety.folder_kind(site) == web.WEB_KIND
+    assert manifests.folder_kind(site) == web.WEB_KIND
     assert not [p for p in site.parent.iterdir() if p.name.startswith(safety.TMP_PREFIX)]
     core = npm / "node_modules" / "@litertjs" / "core"
     assert (site / "litert/wasm/litert_wasm_internal.wasm").read_bytes() == \
@@ -89,8 +90,8 @@ def test_the_folder_holds_the_page_the_model_and_the_runtime(web_export):
     widget = info["widget"]
     assert widget["palette"][2] == ["wall", [0, 60, 255]] and widget["background"] == [0, 60, 255]
     assert widget["smooth_upload"] is False  # label maps: uploads keep their exact colours
-    from pix2pix_tf.web import draw
-    assert (site / "draw_widget.js").read_bytes() == draw.JS_FILE.read_bytes()  # the widget, unchanged
+    from pix2pix_tf.web import draw_widget
+    assert (site / "draw_widget.js").read_bytes() == draw_widget.JS_FILE.read_bytes()  # the widget, unchanged
 
 
 def _ops(path):
@@ -157,7 +158,7 @@ def test_refusals_are_one_line_and_leave_nothing_behind(trained_run, tmp_path, c
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
     ours_with_extra = tmp_path / "ours"
-    safety.claim_folder(ours_with_extra, web.WEB_KIND)
+    manifests.claim_folder(ours_with_extra, web.WEB_KIND)
     (ours_with_extra / "index.html").write_text("old page")
     (ours_with_extra / "photo.jpg").write_text("a user's file")
     broken = fake_litert(tmp_path / "broken", skip={"wasm/litert_wasm_internal.wasm"})

@@ -46,12 +46,14 @@ import numpy as np
 import tensorflow as tf
 
 from . import plotting
+from ..host import manifests
 from ..host import writes as safety
 from ..config import Pix2PixConfig, Pix2PixError
 from ..data import find_test_split, make_dataset
 from ..discriminator import build_discriminator, receptive_field
 from ..losses import objective_terms
-from ..run.folder import ABLATION_RECORD, SUMMARY, load_run, load_run_config
+from ..run.folder import ABLATION_RECORD, SUMMARY, load_run_config
+from ..run.loading import load_run
 from ..run.train import train
 
 # label -> config changes. Each variant names every field it is about, so the other
@@ -323,8 +325,8 @@ def _find_run(out_dir: Path, name: str, key: dict) -> Path | None:
 
 def _write_record(run_dir: Path, record: dict) -> None:
     """Write the variant's record into its run folder (atomically; listed in the run's manifest)."""
-    if safety.read_manifest(run_dir) is not None:
-        safety.record_written(run_dir, [RECORD])
+    if manifests.read_manifest(run_dir) is not None:
+        manifests.record_written(run_dir, [RECORD])
     safety.atomic_write_text(run_dir / RECORD, json.dumps(record, indent=2) + "\n")
 
 

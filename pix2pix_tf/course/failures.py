@@ -3,7 +3,7 @@
 Each classic failure of GAN training has a symptom that can be measured, not only seen:
 
 * **D overpowers G** (:data:`STRONG_D`): D's loss falls towards 0 while G's GAN term
-  climbs; read the curves of a run with :func:`load_curves` and ``plotting.plot_history``
+  climbs; read the curves of a run with :func:`load_curves` and ``curves.plot_history``
   (its dashed ln 2 line is the loss of a D that cannot tell real from fake);
 * **no L1 term** (:data:`NO_L1`): colour blotches and artefacts; the pictures say it;
 * **checkerboard** (:data:`CHECKERBOARD`): power at the period-2 frequencies of the output
@@ -53,12 +53,12 @@ def load_curves(run_dir: str | Path) -> dict[str, list[float]]:
 
     Returns:
         ``{"step": [...], "d_loss": [...], "g_gan": [...], ...}`` ready for
-        :func:`pix2pix_tf.course.plotting.plot_history`.
+        :func:`pix2pix_tf.course.curves.plot_history`.
 
     Raises:
         FileNotFoundError: the run has no history (it did not finish an epoch).
     """
-    from .plotting import read_history
+    from .curves import read_history
 
     run_dir = Path(run_dir)
     try:
@@ -244,7 +244,7 @@ def outputs_by_inference_mode(run_dir: str | Path, data_dir: str | Path,
     """
     from ..data import find_test_split, make_dataset
     from ..layers import set_inference_mode
-    from ..run.folder import load_run
+    from ..run.loading import load_run
 
     model = load_run(run_dir)
     ds, _ = make_dataset(data_dir, find_test_split(data_dir), model.config, training=False,

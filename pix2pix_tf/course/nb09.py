@@ -179,7 +179,7 @@ def check_to_gray(fn) -> tuple[bool, str]:
     import numpy as np
     import tensorflow as tf
 
-    from pix2pix_tf.datasets.recipes import degrade
+    from pix2pix_tf.datasets.degradations import degrade
 
     if not callable(fn):
         return False, "to_gray should be a function: def to_gray(photo): ..."

@@ -35,8 +35,9 @@ import functools
 import time
 from pathlib import Path
 
-import keras
 import tensorflow as tf
+
+from ..model import dtype_policy
 
 POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 
@@ -134,10 +135,6 @@ def resolve_precision(precision: str) -> str:
 @contextlib.contextmanager
 def precision_scope(precision: str):
     """Build layers under ``precision`` (a policy name or "auto"); restore the global policy after."""
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(resolve_precision(precision))
-    try:
+    with dtype_policy(resolve_precision(precision)):
         yield
-    finally:
-        keras.config.set_dtype_policy(previous)
 

@@ -10,7 +10,7 @@ receives many files, possibly in split sub-folders (``OUT/train/0000.jpg``):
    one output name (compared case-insensitively: ``b.jpg`` and ``b.JPG`` are one file on
    macOS and Windows) and any output name taken by a file pix2pix-tf did not write.
 2. **Only what we wrote is ours.** The folder carries a manifest (``.pix2pix-tf.json``,
-   :func:`pix2pix_tf.host.writes.claim_folder`) listing every file written into it, those in
+   :func:`pix2pix_tf.host.manifests.claim_folder`) listing every file written into it, those in
    sub-folders under its ``files`` key as ``"train/0000.jpg"``, and the SHA-256 of each
    under ``sha256``. ``overwrite`` replaces those files and removes the stale ones only
    while their content still has the recorded hash (a name added to the manifest by hand,
@@ -39,9 +39,9 @@ from pathlib import Path, PurePosixPath
 from typing import Mapping
 
 from ..config import Pix2PixError
-from .writes import (LOCK, MANIFEST, WriteError, atomic_write_bytes, atomic_write_text,
-                     check_out_dir, claim_folder, folder_kind, os_errors_as, read_manifest,
-                     record_written, remove_temporaries)
+from .manifests import claim_folder, folder_kind, read_manifest, record_written
+from .writes import (LOCK, MANIFEST, WriteError, atomic_write_bytes, atomic_write_text, check_out_dir,
+                     os_errors_as, remove_temporaries)
 
 __all__ = ["OutputFolder", "NameCollision", "find_collisions", "describe_collisions"]
 

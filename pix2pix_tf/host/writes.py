@@ -1,20 +1,19 @@
-"""Writing files without losing anyone's data: atomic writes, owned folders, a run lock.
+"""Writing files without losing anyone's data: atomic writes, never through a link.
 
-Every command that writes follows three rules, and this module is where they live:
+Every command that writes follows four rules; this module holds the first and the last,
+the names and errors all of them share, and points to the home of the other two:
 
 1. **Nothing half-written.** A file goes to a hidden temporary name in its own folder
    and is renamed into place when complete (:func:`atomic_write_bytes`,
-   :func:`atomic_dir`); a failure removes the temporary. A full disk or a read-only
-   folder becomes one :class:`WriteError` naming the file.
+   :func:`~pix2pix_tf.host.manifests.atomic_dir`); a failure removes the temporary. A full
+   disk or a read-only folder becomes one :class:`WriteError` naming the file.
 2. **Only what we wrote is ours.** A folder the tool fills carries a small manifest,
-   ``.pix2pix-tf.json``, naming what kind of folder it is and every entry the tool
-   wrote (:func:`claim_folder`, :func:`record_written`). Replacing or clearing is allowed
-   only on entries listed there (:func:`remove_recorded`); a folder without the
-   manifest is somebody else's.
-3. **One writer at a time.** :class:`FolderLock` holds an OS lock (``flock``) on
-   ``.pix2pix-tf.lock`` for as long as a run writes; a second writer is refused naming
-   the holder's pid. The OS drops the lock when its process dies, so a stale lock from a
-   killed run is taken over without asking.
+   ``.pix2pix-tf.json`` (:data:`MANIFEST`), naming what kind of folder it is and every entry
+   the tool wrote; replacing or clearing is allowed only on entries listed there, and a
+   folder without the manifest is somebody else's: :mod:`pix2pix_tf.host.manifests`.
+3. **One writer at a time.** :class:`~pix2pix_tf.host.folder_lock.FolderLock` holds an OS
+   lock (``flock``) on ``.pix2pix-tf.lock`` (:data:`LOCK`) for as long as a run writes; a
+   second writer is refused naming the holder's pid: :mod:`pix2pix_tf.host.folder_lock`.
 4. **Never through a link.** Inside a folder the tool owns, nothing is written through a
    symbolic link somebody put there: :func:`check_no_links` refuses a link (or a special
    file) among the entries a command is about to write, :func:`open_in_place` opens a file
@@ -22,6 +21,10 @@ Every command that writes follows three rules, and this module is where they liv
    :func:`make_dirs` creates sub-folders the same way. A file replaced by rename (rule 1)
    replaces a link itself, never what it points to. The folder the user named may itself be
    a link: the user chose it.
+
+The rules are three modules so that each is read, and tested, on its own; this one imports
+neither of the other two (they build on it), and holds the errors they raise
+(:class:`WriteError`, :class:`FolderBusy`).
 
 Example:
     >>> import tempfile, pathlib
@@ -36,13 +39,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import shutil
-import socket
 import stat
 import tempfile
-import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -296,55 +296,6 @@ def atomic_write_text(path: str | Path, text: str, *, overwrite: bool = True) ->
     return atomic_write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
 
 
-@contextlib.contextmanager
-def atomic_dir(path: str | Path, *, replace_recorded_in: Path | None = None,
-               replace_kind: str | None = None) -> Iterator[Path]:
-    """Build a folder under a temporary name next to ``path``; rename it into place on success.
-
-    Yields the temporary folder to fill. On an exception it is removed and ``path`` is left
-    as it was. If ``path`` exists it must be empty, or (with ``replace_recorded_in``) be an
-    entry that folder's manifest records as written by us, or (with ``replace_kind``) a
-    folder whose own manifest is of that kind; it is then replaced.
-
-    Raises:
-        WriteError: ``path`` exists and is not ours, or the folder cannot be written.
-    """
-    path = Path(path)
-
-    def check_replaceable() -> None:
-        if path.exists() or path.is_symlink():
-            ours = replace_recorded_in is not None and path.name in recorded_entries(replace_recorded_in)
-            ours = ours or (replace_kind is not None and path.is_dir() and not path.is_symlink()
-                            and folder_kind(path) == replace_kind)
-            if not ours and not (path.is_dir() and not path.is_symlink() and is_empty_dir(path)):
-                raise WriteError(f"{path}: already exists and was not written by pix2pix-tf; "
-                                 "choose a new path or remove it yourself")
-
-    check_replaceable()
-    with os_errors_as(path.parent, "cannot create"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + path.name[:40] + ".", dir=path.parent))
-        os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes 0700: others could not read a SavedModel
-    try:
-        yield tmp
-        check_replaceable()  # again: something may have appeared there meanwhile
-        with os_errors_as(path):
-            if path.exists() or path.is_symlink():
-                old = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + "old.", dir=path.parent))
-                os.replace(path, old / "x")  # move aside, then swap in, then drop the old
-                try:
-                    os.replace(tmp, path)
-                except OSError:
-                    os.replace(old / "x", path)
-                    raise
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def remove_temporaries(folder: str | Path) -> None:
     """Remove temporaries this module left in ``folder`` (after a crash); nothing else."""
     folder = Path(folder)
@@ -357,180 +308,3 @@ def remove_temporaries(folder: str | Path) -> None:
             else:
                 with contextlib.suppress(OSError):
                     p.unlink()
-
-
-# ---------------------------------------------------------------- manifests: what is ours
-def read_manifest(folder: str | Path) -> dict | None:
-    """The folder's manifest, or None when the folder has none (it is not ours)."""
-    f = Path(folder) / MANIFEST
-    if not f.is_file() or f.is_symlink():
-        return None
-    try:
-        data = json.loads(f.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
-        return None
-    entries = data.get("written", [])
-    data["written"] = [e for e in entries if isinstance(e, str) and _plain_name(e)] \
-        if isinstance(entries, list) else []
-    return data
-
-
-def _plain_name(name: str) -> bool:
-    """A single path component that cannot point outside its folder."""
-    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name \
-        and "\0" not in name
-
-
-def folder_kind(folder: str | Path) -> str | None:
-    """'run', 'dataset', 'predictions', ... for a folder pix2pix-tf made; None otherwise."""
-    m = read_manifest(folder)
-    return m["kind"] if m else None
-
-
-def recorded_entries(folder: str | Path) -> list[str]:
-    """Top-level names in ``folder`` that its manifest says pix2pix-tf wrote."""
-    m = read_manifest(folder)
-    return list(m["written"]) if m else []
-
-
-def claim_folder(folder: str | Path, kind: str, flag: str = "--out") -> Path:
-    """Create ``folder`` (or take an empty one, or one of ours of the same kind) for ``kind``.
-
-    Raises:
-        WriteError: the folder holds files and no manifest of this kind: it is not ours.
-    """
-    folder = check_out_dir(folder, flag)
-    existing = folder_kind(folder) if folder.is_dir() else None
-    if folder.is_dir() and existing is None and not is_empty_dir(folder):
-        raise WriteError(f"{flag} {folder}: folder is not empty and was not written by pix2pix-tf; "
-                         "choose a new or empty folder")
-    if existing is not None and existing != kind:
-        raise WriteError(f"{flag} {folder}: is a pix2pix-tf {existing} folder, not a {kind} folder")
-    with os_errors_as(folder, "cannot create"):
-        folder.mkdir(parents=True, exist_ok=True)
-    if existing is None:
-        _write_manifest(folder, {"kind": kind, "written": [], "created": time.time()})
-    return folder
-
-
-def _write_manifest(folder: Path, data: dict) -> None:
-    atomic_write_text(folder / MANIFEST, json.dumps(data, indent=1) + "\n")
-
-
-def record_written(folder: str | Path, names: Iterable[str]) -> None:
-    """Add top-level entry names to the folder's manifest (call before writing them)."""
-    folder = Path(folder)
-    m = read_manifest(folder)
-    if m is None:
-        raise WriteError(f"{folder}: has no {MANIFEST}; claim_folder() it first")
-    new = [n for n in names if _plain_name(n) and n not in m["written"]]
-    if new:
-        m["written"] = m["written"] + new
-        _write_manifest(folder, m)
-
-
-def remove_recorded(folder: str | Path, keep: Iterable[str] = ()) -> list[str]:
-    """Remove the entries the manifest records (except ``keep``); never anything else.
-
-    Symbolic links are removed as links, never followed. Returns the names removed.
-    """
-    folder = Path(folder)
-    keep = set(keep)
-    removed = []
-    for name in recorded_entries(folder):
-        if name in keep or name in (MANIFEST, LOCK):
-            continue
-        p = folder / name
-        with os_errors_as(p, "cannot remove"):
-            if p.is_symlink() or p.is_file():
-                p.unlink()
-            elif p.is_dir():
-                shutil.rmtree(p)
-            else:
-                continue
-        removed.append(name)
-    m = read_manifest(folder)
-    if m is not None:
-        m["written"] = [n for n in m["written"] if n not in removed]
-        _write_manifest(folder, m)
-    return removed
-
-
-# ---------------------------------------------------------------- one writer at a time
-class FolderLock:
-    """An exclusive lock on a folder, held by this process until :meth:`release`.
-
-    Uses ``fcntl.flock`` on ``FOLDER/.pix2pix-tf.lock`` (released by the OS when the
-    process dies, so a killed run's lock is stale by construction and simply taken over).
-    The file records the holder's pid, host and start time for the refusal message. Where
-    ``fcntl`` does not exist (Windows) it falls back to an exclusive-create file whose pid
-    is checked for liveness.
-
-    Example:
-        >>> import tempfile
-        >>> with FolderLock(tempfile.mkdtemp()):
-        ...     pass
-    """
-
-    def __init__(self, folder: str | Path, what: str = "run folder"):
-        self.folder = Path(folder)
-        self.what = what
-        self.path = self.folder / LOCK
-        self._fd: int | None = None
-
-    def acquire(self) -> "FolderLock":
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not on Linux/macOS
-            return self._acquire_by_pid()
-        fd = open_in_place(self.folder, LOCK, os.O_RDWR | os.O_CREAT)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise FolderBusy(f"{self.folder}: {self.what} is in use by another pix2pix-tf process "
-                             f"({self._holder()}); wait for it to finish or stop it") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                 "since": time.strftime("%Y-%m-%d %H:%M:%S")}).encode())
-        self._fd = fd
-        return self
-
-    def _holder(self) -> str:
-        try:
-            info = json.loads(self.path.read_text())
-            return f"pid {info['pid']} on {info['host']} since {info['since']}"
-        except (OSError, ValueError, KeyError, TypeError):
-            return "holder unknown"
-
-    def _acquire_by_pid(self) -> "FolderLock":  # pragma: no cover - Windows
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                try:
-                    pid = int(json.loads(self.path.read_text())["pid"])
-                    os.kill(pid, 0)
-                except (OSError, ValueError, KeyError, TypeError):
-                    self.path.unlink(missing_ok=True)  # stale: its process is gone
-                    continue
-                raise FolderBusy(f"{self.folder}: {self.what} is in use by another pix2pix-tf "
-                                 f"process ({self._holder()})") from None
-            os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                     "since": time.strftime("%Y-%m-%d %H:%M:%S")}).encode())
-            self._fd = fd
-            return self
-        raise FolderBusy(f"{self.folder}: cannot take the lock {self.path}")
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # drops the flock; the file stays (harmless, reused)
-            self._fd = None
-
-    def __enter__(self) -> "FolderLock":
-        return self.acquire()
-
-    def __exit__(self, *exc) -> None:
-        self.release()

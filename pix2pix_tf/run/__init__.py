@@ -1,7 +1,9 @@
 """Everything around the model: the run folder, training, callbacks, evaluation, prediction, export.
 
-* :mod:`.folder`: the run folder in one place: its layout, its lock, resuming, ``load_run``,
-  and "a SavedModel or a run" for the commands that take either.
+* :mod:`.folder`: the run folder: its layout, whose folder it is, its lock.
+* :mod:`.resume`: starting or resuming a run in its folder: the checks, the config of a
+  resumed run, its checkpoints.
+* :mod:`.loading`: ``load_run``, and "a SavedModel or a run" for the commands that take either.
 * :mod:`.train`: ``train(config, data_dir, out_dir)``, the one entry point of a run.
 * :mod:`.callbacks`: snapshots, checkpoints, the NaN guard, throughput, TensorBoard scalars.
 * :mod:`.evaluate`, :mod:`.predict`, :mod:`.export`: what a trained run is used for.

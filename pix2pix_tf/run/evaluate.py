@@ -19,13 +19,14 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from ..host import manifests
 from ..host import writes as safety
 from ..config import Pix2PixConfig, Pix2PixError
 from ..data import find_test_split, make_dataset, split_pairs
 from ..metrics import fid_from_features, image_metrics, inception_feature_extractor
 from .callbacks import image_grid, save_png
-from .folder import (EVALUATION, SAVED_MODEL_PB, ModelError, check_links_to_run_entry, find_enclosing_run, load_run,
-                     load_saved_model, lock_run, resolve_model)
+from .folder import EVALUATION, SAVED_MODEL_PB, check_links_to_run_entry, find_enclosing_run, lock_run
+from .loading import ModelError, load_run, load_saved_model, resolve_model
 
 EVALUATION_KIND = "evaluation"  # manifest kind of an evaluation output folder
 
@@ -152,7 +153,7 @@ def check_evaluation_out(out: Path) -> Path | None:
     if holder is not None and (target.parent != holder or EVALUATION not in target.name):
         raise safety.WriteError(f"--out {out}: inside the run folder {holder}; nothing was changed; "
                                 "only an *evaluation_* folder directly in it is written there")
-    kind = safety.folder_kind(out) if out.is_dir() else None
+    kind = manifests.folder_kind(out) if out.is_dir() else None
     if out.is_dir() and kind != EVALUATION_KIND and not safety.is_empty_dir(out):
         raise safety.WriteError(f"--out {out}: folder is not empty and is not a pix2pix-tf "
                                 "evaluation; nothing was changed; choose a new or empty folder")
@@ -162,10 +163,10 @@ def check_evaluation_out(out: Path) -> Path | None:
 def write_evaluation(out: Path, result: dict, worst_best: list, grid_count: int,
                      holder: Path | None = None) -> None:
     """Write metrics.json, best.png and worst.png into ``out``; record it in ``holder``'s manifest."""
-    if holder is not None and safety.read_manifest(holder) is not None:
-        safety.record_written(holder, [out.resolve().name])
-    safety.claim_folder(out, EVALUATION_KIND)
-    safety.record_written(out, ["best.png", "worst.png", "metrics.json"])
+    if holder is not None and manifests.read_manifest(holder) is not None:
+        manifests.record_written(holder, [out.resolve().name])
+    manifests.claim_folder(out, EVALUATION_KIND)
+    manifests.record_written(out, ["best.png", "worst.png", "metrics.json"])
     best, worst = worst_best[:grid_count], worst_best[::-1][:grid_count]  # sorted by L1
     for name, rows in (("best", best), ("worst", worst)):
         _, xs, gs, ys = zip(*rows)

@@ -36,11 +36,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ..host import manifests
 from ..host import writes as safety
 from ..config import Pix2PixConfig, Pix2PixError
 from ..data import to_uint8
 from ..layers import dropout_seed_states, set_inference_mode
-from .folder import SAVED_MODEL, check_links_to_run_entry, find_enclosing_run, load_run, lock_run
+from .folder import SAVED_MODEL, check_links_to_run_entry, find_enclosing_run, lock_run
+from .loading import load_run
 from .tflite import CALIBRATION_COUNT, calibration_images, convert_generator, tflite_interpreter  # noqa: F401
 
 CONFIG_ASSET = "pix2pix_config.json"
@@ -226,9 +228,9 @@ def export_saved_model(generator: keras.Model, config: Pix2PixConfig, path: str 
     set_inference_mode(generator, mode)
     try:
         module = GeneratorModule(generator, config, mode)
-        with safety.atomic_dir(path, replace_recorded_in=replace_recorded_in,
-                               replace_kind=SAVED_MODEL_KIND) as tmp:
-            safety.claim_folder(tmp, SAVED_MODEL_KIND)
+        with manifests.atomic_dir(path, replace_recorded_in=replace_recorded_in,
+                                  replace_kind=SAVED_MODEL_KIND) as tmp:
+            manifests.claim_folder(tmp, SAVED_MODEL_KIND)
             with tf_write_errors(path):
                 tf.saved_model.save(module, str(tmp), signatures={
                     "serving_default": module.serving_default,
@@ -239,7 +241,7 @@ def export_saved_model(generator: keras.Model, config: Pix2PixConfig, path: str 
                 })
                 (tmp / "assets.extra").mkdir(exist_ok=True)
             safety.atomic_write_text(tmp / "assets.extra" / CONFIG_ASSET, module._config_json + "\n")
-            safety.record_written(tmp, sorted(p.name for p in tmp.iterdir() if p.name != safety.MANIFEST))
+            manifests.record_written(tmp, sorted(p.name for p in tmp.iterdir() if p.name != safety.MANIFEST))
     finally:
         set_inference_mode(generator, config.inference_mode)
     return path
@@ -407,8 +409,8 @@ def check_export_target(run_dir: str | Path, out: str | Path, fmt: str) -> Path 
         check_tflite_target(out)
         return holder
     safety.check_out_dir(out)
-    ours = (safety.folder_kind(out) == SAVED_MODEL_KIND
-            or (holder is not None and target.name in safety.recorded_entries(holder)))
+    ours = (manifests.folder_kind(out) == SAVED_MODEL_KIND
+            or (holder is not None and target.name in manifests.recorded_entries(holder)))
     if out.exists() and not ours and not safety.is_empty_dir(out):
         raise ExportError(f"--out {out}: already exists and is not a SavedModel exported by "
                           "pix2pix-tf; nothing was changed; choose a new path or remove it yourself")
@@ -443,8 +445,8 @@ def export_run(run_dir: str | Path, out: str | Path, fmt: str = "savedmodel",
         if holder is not None:
             lock_run(holder, held)
         model = load_run(run_dir)
-        if holder is not None and safety.read_manifest(holder) is not None:
-            safety.record_written(holder, [out.resolve().name])
+        if holder is not None and manifests.read_manifest(holder) is not None:
+            manifests.record_written(holder, [out.resolve().name])
         if fmt == "tflite":
             return export_tflite(model.inference_generator, model.config, out, inference_mode, quantize=quantize,
                                  calibration_data=calibration_data, calibration_count=calibration_count)

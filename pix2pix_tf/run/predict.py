@@ -34,7 +34,7 @@ import tensorflow as tf
 from ..config import Pix2PixError
 from ..data import DataError, IMAGE_EXTENSIONS, list_images, read_image
 from ..host.output_folder import OutputFolder
-from .folder import ModelError, load_run, load_saved_model, resolve_model
+from .loading import ModelError, load_run, load_saved_model, resolve_model
 
 OUTPUT_KIND = "predictions"  # the manifest kind of a folder written by predict_files
 SIZE_MODES = ("resize", "native")

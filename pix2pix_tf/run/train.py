@@ -1,7 +1,7 @@
 """``train(config, data_dir, out_dir)``: the one high-level entry point of a training run.
 
-What the run folder holds, who may write it and how a run resumes is
-:mod:`pix2pix_tf.run.folder`; this module checks the data, builds the model, runs ``fit``
+What the run folder holds and who may write it is :mod:`pix2pix_tf.run.folder`, how a run
+starts or resumes in it :mod:`pix2pix_tf.run.resume`; this module checks the data, builds the model, runs ``fit``
 with the callbacks of :mod:`pix2pix_tf.run.callbacks`, and writes the summary and the
 SavedModel.
 
@@ -26,19 +26,21 @@ import keras
 import tensorflow as tf
 
 from . import callbacks as cb
+from ..host import manifests
 from ..host import writes as safety
 from ..config import ConfigError, Pix2PixConfig, Pix2PixError
 from ..data import DataError, find_test_split, make_dataset, split_pairs, train_image_shape
 from ..fast.distribute import check_global_batch, make_strategy
+from ..fast.precision import resolve_precision
 from ..fast.transform import speed_up
 from ..host.memory import check_memory
 from ..layers import set_inference_mode
 from ..model import Pix2Pix
 from .export import export_saved_model
-from .folder import (CHECKPOINTS, HISTORY, IMAGES, LOG_FOLDERS, LOGS, SAVED_MODEL,
-                     check_run_dir, checkpoint_candidates, lock_run, open_run_dir,
-                     resolve_run_config, restore_latest, rewrite_pointer, save_run_start,
-                     save_summary)
+from .folder import (CHECKPOINTS, HISTORY, IMAGES, LOG_FOLDERS, LOGS, SAVED_MODEL, lock_run,
+                     save_run_start, save_summary)
+from .resume import (check_run_dir, checkpoint_candidates, open_run_dir, resolve_run_config,
+                     restore_latest, rewrite_pointer)
 
 PAPER_EPOCHS = 200  # facades: 200 epochs (appendix 6.3)
 
@@ -297,7 +299,7 @@ def remove_failed_start(out_dir: Path, created: bool, was_new: bool) -> None:
     too, and is removed when this run created it. Never raises.
     """
     try:
-        safety.remove_recorded(out_dir)
+        manifests.remove_recorded(out_dir)
         safety.remove_temporaries(out_dir)
         if was_new:
             for name in (safety.MANIFEST, safety.LOCK):
@@ -325,7 +327,8 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
     for sub in (IMAGES, *(f"{LOGS}/{name}" for name in LOG_FOLDERS)):
         safety.make_dirs(out_dir, sub)
     with strategy.scope():  # variables and optimizer slots are mirrored across replicas
-        model = Pix2Pix.from_config_object(config, shape=shape)
+        model = Pix2Pix.from_config_object(config, shape=shape,
+                                           precision=resolve_precision(config.precision))
         model.compile(total_steps=total_steps, jit_compile=jit_compile)
         speed_up(model)  # the CPU speed paths, chosen here by the run (fast/transform.py)
         ckpt = model.checkpoint()
@@ -383,7 +386,7 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
         set_inference_mode(model, config.inference_mode)
     laps.lap("evaluation")
     if export:
-        safety.record_written(out_dir, [SAVED_MODEL])
+        manifests.record_written(out_dir, [SAVED_MODEL])
         export_saved_model(model.inference_generator, config, out_dir / SAVED_MODEL,  # G's EMA when on
                            replace_recorded_in=out_dir)
     laps.lap("export")

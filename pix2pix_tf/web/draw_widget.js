@@ -1,4 +1,4 @@
-// Front end of pix2pix_tf.web.draw's widget: an anywidget ES module (no build step, no extension).
+// Front end of pix2pix_tf.web.draw_widget's widget: an anywidget ES module (no build step, no extension).
 //
 // The browser only draws the stroke in progress. When a stroke ends (pointer up) it appends
 // the stroke to the synced `strokes` list, once; Python renders all strokes with numpy, runs

@@ -65,12 +65,15 @@ from typing import Iterator
 
 import keras
 
+from ..host import manifests
 from ..host import writes as safety
 from ..config import Pix2PixConfig
-from .draw import JS_FILE as WIDGET_JS_FILE
-from .draw import WIDGET_CSS, PALETTES, resolve_background, resolve_palette, widget_options
+from .draw import PALETTES, resolve_background, resolve_palette, widget_options
+from .draw_widget import JS_FILE as WIDGET_JS_FILE
+from .draw_widget import WIDGET_CSS
 from ..run.export import ExportError, export_tflite
-from ..run.folder import find_enclosing_run, load_run
+from ..run.folder import find_enclosing_run
+from ..run.loading import load_run
 
 WEB_KIND = "web"  # manifest kind of a web export folder
 LITERT_PACKAGE = "@litertjs/core"
@@ -216,7 +219,7 @@ def check_web_target(out: str | Path, run_dir: str | Path | None = None) -> Path
         raise ExportError(f"--out {out}: holds the run folder {run_dir}; nothing was changed; "
                           "choose a new path")
     if out.exists() or out.is_symlink():
-        kind = safety.folder_kind(out) if out.is_dir() and not out.is_symlink() else None
+        kind = manifests.folder_kind(out) if out.is_dir() and not out.is_symlink() else None
         if kind == WEB_KIND:
             foreign = foreign_file_in_web(out)
             if foreign is not None:
@@ -286,9 +289,9 @@ def export_web(generator: keras.Model, config: Pix2PixConfig, out: str | Path,
     options = widget_options(config.replace(image_size=size) if size != config.image_size else config,
                              pal, resolve_background(pal), display_size or max(320, size))
     runtime_names = sorted(RUNTIME_FILES) if runtime.source == "copy" else []
-    with safety.atomic_dir(out, replace_kind=WEB_KIND) as tmp:
-        safety.claim_folder(tmp, WEB_KIND)
-        safety.record_written(tmp, [*PAGE_FILES, *([RUNTIME_DIR] if runtime_names else [])])
+    with manifests.atomic_dir(out, replace_kind=WEB_KIND) as tmp:
+        manifests.claim_folder(tmp, WEB_KIND)
+        manifests.record_written(tmp, [*PAGE_FILES, *([RUNTIME_DIR] if runtime_names else [])])
         export_tflite(generator, config, tmp / MODEL, inference_mode, quantize=quantize)
         mode = inference_mode or ("deterministic" if config.inference_mode == "paper"
                                   else config.inference_mode)

@@ -5,7 +5,7 @@
 //
 // draw_widget.js is the notebook widget's front end, unchanged: brush, eraser, palette, width,
 // undo, clear, upload. It talks to an anywidget "model" (get / set / save_changes / on / off).
-// In a notebook Python answers it (pix2pix_tf.web.draw); here this module does, the same way:
+// In a notebook Python answers it (pix2pix_tf.web.draw_widget); here this module does, the same way:
 // when a stroke ends (pointer up) or an image is uploaded it rasterises all strokes like
 // pix2pix_tf.web.draw.render_strokes (hard edges: a label map keeps its exact colours), runs the
 // generator and sends back `drawn` (what the generator saw) and `output`, as PNG data URLs.
