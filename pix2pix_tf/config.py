@@ -426,6 +426,19 @@ def preset_fields() -> set[str]:
     return {name for values in PRESETS.values() for name in values}
 
 
+def filter_schedule(width: int, count: int) -> list[int]:
+    """Filters of ``count`` stacked Ck blocks: width * (1, 2, 4, 8, 8, ...), doubling up to 8x.
+
+    The paper's encoder C64-C128-C256-C512-C512-C512-C512-C512 (appendix 6.1.1) is
+    ``filter_schedule(64, 8)``; the 70x70 PatchGAN's C64-C128-C256-C512 is ``filter_schedule(64, 4)``.
+
+    Example:
+        >>> filter_schedule(64, 8)
+        [64, 128, 256, 512, 512, 512, 512, 512]
+    """
+    return [width * min(2 ** i, 8) for i in range(count)]
+
+
 def check_perceptual_file(path: str) -> None:
     """Refuse a ``perceptual_weights`` path that is not a readable local .keras / .h5 file.
 

@@ -25,7 +25,7 @@ import keras
 
 from .blocks import conv_init, downsample, norm_layer, spectral_normalized
 from .layers import walk_layers
-from .config import ConfigError, Pix2PixConfig
+from .config import ConfigError, Pix2PixConfig, filter_schedule
 from .losses import objective_terms
 
 
@@ -149,7 +149,7 @@ def patchgan(x, config: Pix2PixConfig, prefix: str = ""):
 
     Reference: Isola et al. 2017, section 3.2.2 and appendix 6.1.2.
     """
-    filters = [config.ndf * min(2 ** i, 8) for i in range(config.n_layers_d + 1)]
+    filters = filter_schedule(config.ndf, config.n_layers_d + 1)
     for i, f in enumerate(filters[:-1]):  # stride-2 blocks: C64-C128-C256
         x = downsample(f, config, apply_norm=i > 0, use_bias=True if i == 0 else None,
                        name=f"{prefix}down{i + 1}",

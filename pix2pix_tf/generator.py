@@ -28,12 +28,12 @@ import keras
 
 from .layers import NoiseDropout, MODE_TABLE
 from .blocks import conv_init, downsample, norm_layer, resize_conv, upsample
-from .config import Pix2PixConfig
+from .config import Pix2PixConfig, filter_schedule
 
 
 def encoder_filters(config: Pix2PixConfig) -> list[int]:
     """Filters of each U-Net encoder block: ngf * (1, 2, 4, 8, 8, ...)."""
-    return [config.ngf * min(2 ** i, 8) for i in range(config.generator_depth)]
+    return filter_schedule(config.ngf, config.generator_depth)
 
 
 def build_generator(config: Pix2PixConfig, skip_connections: bool = True,

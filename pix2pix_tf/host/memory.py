@@ -25,6 +25,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..config import filter_schedule
 from ..errors import ResourceError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -190,7 +191,7 @@ def _generator_params(c: "Pix2PixConfig") -> int:
         total = sum(_conv(k, i, o, bias) + _norm_params(c, o) for k, i, o in convs)
         return total + _conv(7, g, c.output_channels, True)
     depth = c.generator_depth
-    filters = [c.ngf * min(2 ** i, 8) for i in range(depth)]
+    filters = filter_schedule(c.ngf, depth)
     skips = c.net_g != "encoder_decoder"
     total, c_in = 0, c.input_channels
     for i, f in enumerate(filters):
@@ -210,7 +211,7 @@ def _discriminator_params(c: "Pix2PixConfig") -> int:
     if c.net_d == "pixel" or c.n_layers_d == 0:
         return (_conv(1, c_in, c.ndf, True) + _conv(1, c.ndf, 2 * c.ndf, bias)
                 + _norm_params(c, 2 * c.ndf) + _conv(1, 2 * c.ndf, 1, True))
-    filters = [c.ndf * min(2 ** i, 8) for i in range(min(c.n_layers_d, 64) + 1)]
+    filters = filter_schedule(c.ndf, min(c.n_layers_d, 64) + 1)
     total = 0
     for i, f in enumerate(filters[:-1]):
         total += _conv(4, c_in, f, True if i == 0 else bias) + (_norm_params(c, f) if i else 0)
@@ -227,7 +228,7 @@ def _generator_activations(c: "Pix2PixConfig") -> int:
         g = c.ngf
         return (2 * s * s * g + (s // 2) ** 2 * 2 * g * 2
                 + (s // 4) ** 2 * 4 * g * (2 * n_blocks + 1) + s * s * c.output_channels)
-    filters = [c.ngf * min(2 ** i, 8) for i in range(c.generator_depth)]
+    filters = filter_schedule(c.ngf, c.generator_depth)
     down = sum((s >> (i + 1)) ** 2 * f for i, f in enumerate(filters))
     up = sum((s >> (i + 1)) ** 2 * 2 * f for i, f in enumerate(filters[:-1]))  # with the skips
     return down + up + s * s * c.output_channels
@@ -243,7 +244,7 @@ def _discriminator_activations(c: "Pix2PixConfig") -> int:
         if c.net_d == "pixel" or c.n_layers_d == 0:
             total += s * s * 3 * c.ndf
             continue
-        filters = [c.ndf * min(2 ** i, 8) for i in range(min(c.n_layers_d, 64) + 1)]
+        filters = filter_schedule(c.ndf, min(c.n_layers_d, 64) + 1)
         total += sum((s >> (i + 1)) ** 2 * f for i, f in enumerate(filters[:-1]))
         total += (s >> (len(filters) - 1)) ** 2 * filters[-1]
     return total
