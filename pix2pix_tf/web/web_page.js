@@ -1,7 +1,7 @@
 // pix2pix-tf's web page: draw an input, the generator translates it in this browser (LiteRT.js).
 //
 // Written by `pix2pix-tf export --format web` beside index.html, web_config.json, model.tflite,
-// draw_widget.js and LiteRT.js (see pix2pix_tf/run/web.py). A plain ES module: no build step.
+// draw_widget.js and LiteRT.js (see pix2pix_tf/web/page.py). A plain ES module: no build step.
 //
 // draw_widget.js is the notebook widget's front end, unchanged: brush, eraser, palette, width,
 // undo, clear, upload. It talks to an anywidget "model" (get / set / save_changes / on / off).
