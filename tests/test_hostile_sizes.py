@@ -34,6 +34,7 @@ from pix2pix_tf.config import Pix2PixConfig
 from pix2pix_tf.data import DataError, make_dataset, read_image, read_image_size, split_pairs
 from pix2pix_tf.data.checks import check_pairs
 from pix2pix_tf.data.files import list_pairs
+from pix2pix_tf.data import images
 from pix2pix_tf.data.images import decode_image_oriented
 from pix2pix_tf.datasets.combine import combine_folders
 from pix2pix_tf.datasets.recipes import make_pairs
@@ -294,16 +295,24 @@ def test_predict_applies_the_exif_orientation_of_a_jpeg(trained_run, tmp_path, c
         assert mean_abs(written[:, :40], other) > 4 * error
 
 
-@pytest.mark.parametrize("training", [False, True])
-def test_the_training_loader_applies_the_exif_orientation_of_a_jpeg(tmp_path, training):
-    """An A|B JPEG stored sideways (Orientation 6) loads as shown: A left, B right, 64x64 each."""
+@pytest.mark.parametrize("training, cache", [(False, False), (True, True), (True, False)])
+def test_the_training_loader_applies_the_exif_orientation_of_a_jpeg(tmp_path, training, cache, monkeypatch):
+    """An A|B JPEG stored sideways (Orientation 6) loads as shown: A left, B right, 64x64 each.
+
+    The orientation travels with the path from the header the checks read: no decode looks
+    it up in the file's bytes again."""
     shown = blocks(64, 128)
     data = tmp_path / "data"
     for i in range(2):
         exif_image(data / "train" / f"{i}.jpg", np.roll(shown, 8 * i, axis=0))
     config = CFG.replace(preprocess="none", load_size=64, random_mirror=False)
     assert read_image_size(data / "train" / "0.jpg") == (64, 128)
-    ds, n = make_dataset(data, "train", config, training=training, batch_size=1)
+
+    def looked_up(data):
+        raise AssertionError("the orientation was read from the bytes again")
+
+    monkeypatch.setattr(images, "exif_orientation", looked_up)
+    ds, n = make_dataset(data, "train", config, training=training, batch_size=1, cache=cache)
     x, y = next(iter(ds))
     assert x.shape == y.shape == (1, 64, 64, 3)
     got = [(x[0].numpy() + 1) * 127.5, (y[0].numpy() + 1) * 127.5]

@@ -7,8 +7,9 @@ and :func:`read_image` take an upload only when its header says it is an image o
 :data:`MAX_UPLOAD_PIXELS` (a decompression bomb is refused without allocating anything), and
 turn a damaged file's error into the same one-line :class:`ImageRefused`. Kept apart from the
 Gradio page (:mod:`pix2pix_tf.apps.demo_app`) because these checks face what a client sends
-and need neither Gradio nor TensorFlow: importing this module imports neither (PIL is
-imported when a file is checked).
+and need no Gradio: importing this module imports neither Gradio nor TensorFlow. A file's
+header is read by :func:`pix2pix_tf.data.images.read_header`, as every image the package
+reads (PIL and the data module, with TensorFlow, are imported when a file is first checked).
 
 Example:
     >>> f"{MAX_UPLOAD_PIXELS / 1e6:.1f} megapixels"  # 1 GiB at 48 bytes a pixel
@@ -20,7 +21,6 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import io
-import re
 import socket
 import warnings
 from pathlib import Path
@@ -170,40 +170,45 @@ def _reason(error: Exception, source, name: str) -> str:
     return _one_line(text, 120)
 
 
-def _open_image(source, name: str, max_pixels: int):
-    """PIL's lazy image of ``source`` (a path or bytes), refused when its header says too big.
+def _source(source):
+    """What PIL opens: the path, or a fresh file object over the bytes."""
+    return io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray, memoryview)) else source
 
-    ``PIL.Image.open`` reads the header only; its own decompression-bomb check (an error
-    above twice ``PIL.Image.MAX_IMAGE_PIXELS``, a warning above it) is answered by the
-    same refusal, never a warning or traceback. The caller closes the image.
+
+def _read_header(source, name: str, max_pixels: int):
+    """The :class:`~pix2pix_tf.data.images.ImageHeader` of ``source`` (a path or bytes),
+    refused when it says more than ``max_pixels``.
+
+    The header is read by :func:`pix2pix_tf.data.images.read_header`, as for every image the
+    package reads: no pixel decoded, no decompression-bomb warning or error from PIL (the
+    size is compared here), the EXIF orientation read with it. That module comes with
+    TensorFlow, imported by the first check (the demo has loaded its model by then).
     """
     from PIL import Image, UnidentifiedImageError
 
-    name = _one_line(name, 80)  # one printable line, whatever the client called its file
-    fp = io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray, memoryview)) else source
-    limit = f"more than the demo takes ({_pixels(max_pixels)} at most); scale it down"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            im = Image.open(fp)
-        except UnidentifiedImageError:
-            raise ImageRefused(f"{name}: not an image file (no image format PIL reads matches "
-                               "its contents)") from None
-        except Image.DecompressionBombError as e:  # its size is only in the message
-            found = re.search(r"\((\d+) pixels\)", str(e))
-            size = _pixels(int(found.group(1))) if found else "too many pixels"
-            raise ImageRefused(f"{name}: {size} by its header, {limit}") from None
-        except Exception as e:  # noqa: BLE001 - a hostile file may break any plugin's parser
-            raise ImageRefused(f"{name}: damaged image file ({_reason(e, source, name)})") from None
-    w, h = im.size
+    from ..data.images import read_header
+
+    try:
+        header = read_header(_source(source))
+    except UnidentifiedImageError:
+        raise ImageRefused(f"{name}: not an image file (no image format PIL reads matches "
+                           "its contents)") from None
+    except Exception as e:  # noqa: BLE001 - a hostile file may break any plugin's parser
+        raise ImageRefused(f"{name}: damaged image file ({_reason(e, source, name)})") from None
+    w, h = header.width, header.height
     if w * h > max_pixels or min(w, h) < 1:
-        im.close()
-        raise ImageRefused(f"{name}: {w}x{h} pixels ({_pixels(w * h)}) by its header, {limit}")
-    return im
+        # past PIL's own bomb bound (twice its MAX_IMAGE_PIXELS) the refusal has always named
+        # the pixel count alone (tests/test_demo.py)
+        bomb = Image.MAX_IMAGE_PIXELS is not None and w * h > 2 * Image.MAX_IMAGE_PIXELS
+        size = _pixels(w * h) if bomb else f"{w}x{h} pixels ({_pixels(w * h)})"
+        raise ImageRefused(f"{name}: {size} by its header, more than the demo takes "
+                           f"({_pixels(max_pixels)} at most); scale it down")
+    return header
 
 
 def check_image(source, name: str = "the upload", max_pixels: int = MAX_UPLOAD_PIXELS) -> tuple[int, int]:
-    """(width, height) of an image file from its header, without decoding its pixels.
+    """(width, height) of an image file from its header, without decoding its pixels: the
+    image as viewers show it (EXIF orientation applied), as :func:`read_image` returns it.
 
     Args:
         source: a path, or the file's bytes.
@@ -221,9 +226,8 @@ def check_image(source, name: str = "the upload", max_pixels: int = MAX_UPLOAD_P
         ...
         pix2pix_tf.apps.demo_checks.ImageRefused: notes.png: not an image file (no image format PIL reads matches its contents)
     """
-    im = _open_image(source, name, max_pixels)
-    im.close()
-    return im.size
+    header = _read_header(source, _one_line(name, 80), max_pixels)
+    return header.width, header.height
 
 
 def read_image(source, name: str = "the upload", max_pixels: int = MAX_UPLOAD_PIXELS) -> np.ndarray:
@@ -236,17 +240,16 @@ def read_image(source, name: str = "the upload", max_pixels: int = MAX_UPLOAD_PI
     Raises:
         ImageRefused: not an image file, damaged, or more pixels than ``max_pixels``.
     """
-    from PIL import ImageOps
+    from PIL import Image, ImageOps
 
-    name = _one_line(name, 80)
-    im = _open_image(source, name, max_pixels)
+    name = _one_line(name, 80)  # one printable line, whatever the client called its file
+    header = _read_header(source, name, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if im.getexif().get(274, 1) != 1:  # 274: the orientation tag; 1: as stored
-                return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
-            return np.asarray(im.convert("RGB"))
+            with Image.open(_source(source)) as im:
+                if header.orientation != 1:
+                    return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+                return np.asarray(im.convert("RGB"))
     except Exception as e:  # noqa: BLE001 - truncated data, a bad chunk, an unsupported mode
         raise ImageRefused(f"{name}: damaged image file ({_reason(e, source, name)})") from None
-    finally:
-        im.close()

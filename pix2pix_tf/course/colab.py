@@ -216,5 +216,8 @@ def runs_root(use_drive: bool = False, local: str | Path = "runs", drive_folder:
 def has_trained_run(run_dir: str | Path) -> bool:
     """True when ``run_dir`` holds a run that :func:`pix2pix_tf.run.loading.load_run` can load:
     a ``config.json`` and at least one checkpoint (``checkpoints/ckpt-*.index``)."""
+    # imported here: notebooks/tools/normalize.py loads this file by path, outside the package
+    from ..run.folder import CHECKPOINTS, CONFIG
+
     run_dir = Path(run_dir)
-    return (run_dir / "config.json").is_file() and any((run_dir / "checkpoints").glob("ckpt-*.index"))
+    return (run_dir / CONFIG).is_file() and any((run_dir / CHECKPOINTS).glob("ckpt-*.index"))

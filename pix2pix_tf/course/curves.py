@@ -26,6 +26,8 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 
+from ..run.folder import CONFIG
+
 __all__ = ["read_history", "plot_history", "LN2"]
 
 _GROUPS = (
@@ -72,7 +74,7 @@ def _run_has_cross_entropy_gan(history) -> bool:
     not the cross-entropy ("lsgan") or that there is no GAN term (loss "l1"); else True."""
     if not isinstance(history, (str, Path)):
         return True
-    config = Path(history).with_name("config.json")
+    config = Path(history).with_name(CONFIG)
     try:
         settings = json.loads(config.read_text(encoding="utf-8"))
     except (OSError, ValueError):

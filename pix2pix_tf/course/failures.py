@@ -34,6 +34,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..run.folder import HISTORY, SUMMARY
+
 # label -> config changes (pix2pix_tf.course.ablations' format); each table starts with the paper
 PAPER = {"paper": {"loss": "l1+cgan", "d_lr_scale": 1.0, "upsample": "transpose"}}
 STRONG_D = {**PAPER, "D lr x10": {"d_lr_scale": 10.0}}  # D learns 10x faster than G
@@ -62,12 +64,12 @@ def load_curves(run_dir: str | Path) -> dict[str, list[float]]:
 
     run_dir = Path(run_dir)
     try:
-        curves = read_history(run_dir / "history.csv")
+        curves = read_history(run_dir / HISTORY)
     except ValueError as e:  # a header and no epoch
         raise FileNotFoundError(str(e)) from None
     rows = len(curves.pop("epoch"))
     try:
-        steps = int(json.loads((run_dir / "summary.json").read_text())["steps"])
+        steps = int(json.loads((run_dir / SUMMARY).read_text())["steps"])
     except (OSError, ValueError, KeyError):
         steps = rows
     curves["step"] = [round((i + 1) * steps / rows) for i in range(rows)]

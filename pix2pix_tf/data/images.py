@@ -125,8 +125,9 @@ def check_decodable(path: str | Path, header: ImageHeader) -> None:
 def exif_orientation(data) -> int:
     """The EXIF Orientation (1..8) of encoded image bytes; 1 without one.
 
-    For the tf.data pipeline (through ``tf.numpy_function``): files without EXIF are
-    answered without parsing anything.
+    For :func:`decode_image_oriented` given bytes alone (through ``tf.numpy_function``):
+    files without EXIF are answered without parsing anything. The tf.data pipeline does not
+    need it: each file's orientation comes from its header, read when the split was checked.
     """
     data = data.item() if hasattr(data, "item") else data  # a numpy scalar from numpy_function
     if b"Exif" not in data and b"eXIf" not in data:
@@ -169,17 +170,32 @@ def apply_exif_orientation(image: tf.Tensor, orientation) -> tf.Tensor:
 
 
 def decode_image_oriented(image_bytes: tf.Tensor, channels: int = 3,
-                          dtype: tf.DType = tf.float32) -> tf.Tensor:
+                          dtype: tf.DType = tf.float32, orientation=None) -> tf.Tensor:
     """``tf.io.decode_image`` (first frame) as ``dtype`` with the EXIF orientation applied, in graphs too.
 
     The one decode of the tf.data pipeline, so that training and evaluation see a photo as
     :func:`read_image` (predict, make-pairs, combine) and viewers do. The values are cast
     before the image is turned: a graph would otherwise transpose the uint8 decode (the
     optimizer moves a transpose before a widening cast), which oneDNN reports on stderr.
+
+    Args:
+        orientation: the file's EXIF orientation when it is known already (an int or a
+            scalar int tensor, e.g. :attr:`ImageHeader.orientation`, as the pipeline passes
+            it); None: read from ``image_bytes`` (:func:`exif_orientation`).
     """
     image = tf.cast(tf.io.decode_image(image_bytes, channels=channels, expand_animations=False), dtype)
-    orientation = tf.numpy_function(exif_orientation, [image_bytes], tf.int64, stateful=False)
+    if orientation is None:
+        orientation = tf.numpy_function(exif_orientation, [image_bytes], tf.int64, stateful=False)
     return apply_exif_orientation(image, orientation)
+
+
+def file_orientation(path: str | Path) -> int:
+    """The EXIF orientation of an image file from its (cached) header; 1 when it has none
+    PIL reads (its decode then says what is wrong)."""
+    try:
+        return image_header(path).orientation
+    except DataError:
+        return 1
 
 
 # ----------------------------------------------------------------------------- images

@@ -17,7 +17,7 @@ import tensorflow as tf
 from ..config import Pix2PixConfig
 from .checks import check_pairs, split_pairs
 from .files import DataError, Pair
-from .images import check_image, decode_image_oriented
+from .images import check_image, decode_image_oriented, file_orientation
 from ..jitter import eval_preprocess, normalize, orient, random_jitter, resize_to_load_size
 from .shapes import input_size, preprocessed_shape, split_shape
 
@@ -25,17 +25,20 @@ CACHE_BUDGET_BYTES = 2 * 1024 ** 3  # cache="auto" caches a split whose resized 
 
 
 # --------------------------------------------------------------------------- decoding
-def _decode_rgb(image_bytes: tf.Tensor) -> tf.Tensor:
+def _decode_rgb(image_bytes: tf.Tensor, orientation=None) -> tf.Tensor:
     """Any JPEG/PNG (gray, RGBA, 16-bit, palette) -> (H, W, 3) float32 in [0, 255], turned
     by its EXIF orientation as viewers show it (:func:`~pix2pix_tf.data.images.decode_image_oriented`)."""
-    return decode_image_oriented(image_bytes, channels=3, dtype=tf.float32)
+    return decode_image_oriented(image_bytes, channels=3, dtype=tf.float32, orientation=orientation)
 
 
-def decode_pair(image_bytes: tf.Tensor, config: Pix2PixConfig) -> tuple[tf.Tensor, tf.Tensor]:
+def decode_pair(image_bytes: tf.Tensor, config: Pix2PixConfig,
+                orientation=None) -> tuple[tf.Tensor, tf.Tensor]:
     """Decode aligned A|B bytes and return (input, target) as float32 in [0, 255].
 
     Grayscale and RGBA files are converted to RGB; with 1-channel configs the halves are
     then converted to grayscale. ``direction`` decides which half is the input.
+    ``orientation``: the file's EXIF orientation when known (the pipeline passes the one its
+    header gave); None reads it from the bytes.
 
     Example:
         >>> ab = tf.io.encode_png(tf.zeros((4, 8, 3), tf.uint8))  # one 8x4 A|B file
@@ -43,32 +46,40 @@ def decode_pair(image_bytes: tf.Tensor, config: Pix2PixConfig) -> tuple[tf.Tenso
         >>> x.shape, y.shape
         (TensorShape([4, 4, 3]), TensorShape([4, 4, 3]))
     """
-    img = _decode_rgb(image_bytes)  # (H, W, 3)
+    img = _decode_rgb(image_bytes, orientation)  # (H, W, 3)
     half = tf.shape(img)[1] // 2
     return orient(img[:, :half], img[:, half:2 * half], config)  # (H, W/2, C) each
 
 
-def decode_separate(a_bytes: tf.Tensor, b_bytes: tf.Tensor, config: Pix2PixConfig) -> tuple[tf.Tensor, tf.Tensor]:
-    """Like :func:`decode_pair` for A and B stored as two files (sizes may differ)."""
-    return orient(_decode_rgb(a_bytes), _decode_rgb(b_bytes), config)
+def decode_separate(a_bytes: tf.Tensor, b_bytes: tf.Tensor, config: Pix2PixConfig,
+                    orientations=None) -> tuple[tf.Tensor, tf.Tensor]:
+    """Like :func:`decode_pair` for A and B stored as two files (sizes may differ);
+    ``orientations``: (A's, B's) EXIF orientations, or None to read them from the bytes."""
+    a_orientation, b_orientation = (None, None) if orientations is None else (orientations[0], orientations[1])
+    return orient(_decode_rgb(a_bytes, a_orientation), _decode_rgb(b_bytes, b_orientation), config)
 
 
-def _decode(paths: tf.Tensor, config: Pix2PixConfig, separate: bool) -> tuple[tf.Tensor, tf.Tensor]:
+def _decode(paths: tf.Tensor, config: Pix2PixConfig, separate: bool,
+            orientations: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor]:
     """Read and decode one pair: (input, target) float32 in [0, 255], before any geometry.
 
     Args:
         paths: (2,) string tensor [A or aligned file, B file or ""].
         separate: A and B are two files.
+        orientations: (2,) int tensor, the EXIF orientations of the files from their
+            headers (:func:`~pix2pix_tf.data.images.file_orientation`); None: read from the
+            bytes of each file as it is decoded.
 
     Colorization: (image, image), both RGB; :func:`_finish` makes the input gray after the
     geometry, so the input is exactly the grayscale of the (jittered) target.
     """
+    first = None if orientations is None else orientations[0]
     if config.dataset_mode == "colorization":
-        img = _decode_rgb(tf.io.read_file(paths[0]))
+        img = _decode_rgb(tf.io.read_file(paths[0]), first)
         return img, img
     if separate:
-        return decode_separate(tf.io.read_file(paths[0]), tf.io.read_file(paths[1]), config)
-    return decode_pair(tf.io.read_file(paths[0]), config)
+        return decode_separate(tf.io.read_file(paths[0]), tf.io.read_file(paths[1]), config, orientations)
+    return decode_pair(tf.io.read_file(paths[0]), config, first)
 
 
 def _finish(a: tf.Tensor, b: tf.Tensor, config: Pix2PixConfig, shape: tuple[int, int] | None):
@@ -82,17 +93,21 @@ def _finish(a: tf.Tensor, b: tf.Tensor, config: Pix2PixConfig, shape: tuple[int,
 
 # ---------------------------------------------------------------------------- examples
 def load_train_example(paths: tf.Tensor, seed: tf.Tensor, config: Pix2PixConfig, separate: bool = False,
-                       shape: tuple[int, int] | None = None) -> tuple[tf.Tensor, tf.Tensor]:
-    """File paths -> jittered, normalized (input, target); ``shape`` as for :func:`random_jitter`."""
-    a, b = _decode(paths, config, separate)
+                       shape: tuple[int, int] | None = None,
+                       orientations: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor]:
+    """File paths -> jittered, normalized (input, target); ``shape`` as for :func:`random_jitter`,
+    ``orientations`` as for :func:`_decode`."""
+    a, b = _decode(paths, config, separate, orientations)
     a, b = random_jitter(a, b, config, seed, shape)  # (S, S, C) each
     return _finish(a, b, config, shape)
 
 
 def load_test_example(paths: tf.Tensor, config: Pix2PixConfig, separate: bool = False,
-                      shape: tuple[int, int] | None = None) -> tuple[tf.Tensor, tf.Tensor]:
-    """File paths -> resized (cropped), normalized (input, target); see :func:`eval_preprocess`."""
-    a, b = _decode(paths, config, separate)
+                      shape: tuple[int, int] | None = None,
+                      orientations: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor]:
+    """File paths -> resized (cropped), normalized (input, target); see :func:`eval_preprocess`
+    (``orientations`` as for :func:`_decode`)."""
+    a, b = _decode(paths, config, separate, orientations)
     return _finish(*eval_preprocess(a, b, config, shape), config, shape)
 
 
@@ -161,11 +176,17 @@ def make_dataset(data_dir: str | Path, split: str, config: Pix2PixConfig, traini
         pairs = check_pairs(pairs, config, skip_bad=skip_bad, decode=False)  # headers, cached
     shape = split_shape(pairs, config)  # (H, W) of every example
     separate = pairs[0][1] is not None
-    paths = tf.data.Dataset.from_tensor_slices([[str(a), str(b or "")] for a, b in pairs])
+    # each element: the pair's paths and their EXIF orientations, known from the headers the
+    # checks above read (cached), so no decode reopens a header
+    files = tf.data.Dataset.from_tensor_slices((
+        [[str(a), str(b or "")] for a, b in pairs],
+        tf.constant([[file_orientation(a), file_orientation(b) if b is not None else 1] for a, b in pairs],
+                    tf.int32)))
     autotune = tf.data.AUTOTUNE
     workers = autotune if parallel else None
     if not training:
-        ds = paths.map(lambda p: load_test_example(p, config, separate, shape), num_parallel_calls=workers)
+        ds = files.map(lambda p, o: load_test_example(p, config, separate, shape, o),
+                       num_parallel_calls=workers)
         return ds.batch(batch_size or 1).prefetch(autotune), len(pairs)
 
     batch_size = batch_size or config.batch_size
@@ -180,22 +201,22 @@ def make_dataset(data_dir: str | Path, split: str, config: Pix2PixConfig, traini
     if cache:
         # decode + resize once, keep uint8; the shuffle below permutes elements exactly as
         # it permutes the paths (same seed, same count), so the stream does not change
-        def load_resized(p):
-            a, b = resize_to_load_size(*_decode(p, config, separate), config, shape)
+        def load_resized(p, o):
+            a, b = resize_to_load_size(*_decode(p, config, separate, o), config, shape)
             return tf.cast(a, tf.uint8), tf.cast(b, tf.uint8)
 
         def jitter_cached(i, ab):
             a, b = (tf.cast(x, tf.float32) for x in ab)
             return _finish(*random_jitter(a, b, config, seed_of(i), shape, resized=True), config, shape)
 
-        ds = paths.map(load_resized, num_parallel_calls=workers).cache()
+        ds = files.map(load_resized, num_parallel_calls=workers).cache()
         ds = ds.shuffle(len(pairs), seed=config.seed, reshuffle_each_iteration=True).repeat()
         ds = ds.enumerate().skip(skip)
         ds = ds.map(jitter_cached, num_parallel_calls=workers)
     else:
-        ds = paths.shuffle(len(pairs), seed=config.seed, reshuffle_each_iteration=True).repeat()
+        ds = files.shuffle(len(pairs), seed=config.seed, reshuffle_each_iteration=True).repeat()
         ds = ds.enumerate().skip(skip)  # skip before decoding: skipping costs nothing
-        ds = ds.map(lambda i, p: load_train_example(p, seed_of(i), config, separate, shape),
+        ds = ds.map(lambda i, po: load_train_example(po[0], seed_of(i), config, separate, shape, po[1]),
                     num_parallel_calls=workers)
     return ds.batch(batch_size, drop_remainder=True).prefetch(autotune), len(pairs)
 
@@ -214,4 +235,5 @@ def load_pair_file(path: str | Path, config: Pix2PixConfig) -> tuple[tf.Tensor, 
     """
     check_image(path, aligned=config.dataset_mode == "aligned")
     shape = preprocessed_shape(config, *input_size((Path(path), None), config), name=str(path))
-    return load_test_example(tf.constant([os.fspath(path), ""]), config, shape=shape)
+    return load_test_example(tf.constant([os.fspath(path), ""]), config, shape=shape,
+                             orientations=tf.constant([file_orientation(path), 1], tf.int32))

@@ -110,6 +110,7 @@ class OutputFolder:
         self._created_files: set[Path] = set()
         self._existed_before: set[Path] = set()
         self._hashes: dict[str, str] = {}
+        self._verdicts: dict[str, tuple[tuple, bool]] = {}  # rel -> (file stamp, still ours)
 
     # ------------------------------------------------------------------ checks
     def check(self) -> "OutputFolder":
@@ -183,7 +184,7 @@ class OutputFolder:
                 rel = f"{folder}/{name}" if folder else name
                 target = where / found
                 if (found != name or rel not in ours or target.is_symlink() or not target.is_file()
-                        or not _still_ours(target, hashes.get(rel))):
+                        or not self._still_ours(rel, target, hashes.get(rel))):
                     raise WriteError(f"{target}: exists and was not written by pix2pix-tf as "
                                      f"{rel}; not overwriting it (move it away or choose "
                                      f"another {self.flag})")
@@ -257,7 +258,7 @@ class OutputFolder:
         for rel in stale:
             p = self.path / rel
             with os_errors_as(p, "cannot remove"):
-                if not p.is_symlink() and p.is_file() and _still_ours(p, hashes.get(rel)):
+                if not p.is_symlink() and p.is_file() and self._still_ours(rel, p, hashes.get(rel)):
                     p.unlink()  # else: not what we wrote any more; it is left, and forgotten
         for folder in sorted({PurePosixPath(rel).parts[0] for rel in stale if "/" in rel}):
             sub = self.path / folder
@@ -270,6 +271,26 @@ class OutputFolder:
             data["files"] = sorted(rel for rel in self._written if "/" in rel)
             data["sha256"] = dict(sorted(self._hashes.items()))
             atomic_write_text(self.path / MANIFEST, json.dumps(data, indent=1) + "\n")
+
+    def _still_ours(self, rel: str, path: Path, digest: str | None) -> bool:
+        """:func:`_still_ours`, each file hashed once per call.
+
+        A planned file that this call did not write after all (an input it skipped) is
+        asked about twice, by :meth:`plan` and by :meth:`finish`: the second answer is the
+        first one while the file is unchanged (same size, modification time and inode), and
+        a fresh hash otherwise.
+        """
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        stamp = (digest, st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+        known = self._verdicts.get(rel)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        verdict = _still_ours(path, digest)
+        self._verdicts[rel] = (stamp, verdict)
+        return verdict
 
     def abort(self) -> None:
         """Undo what this call created: new files, then new folders left empty.
