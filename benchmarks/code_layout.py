@@ -19,7 +19,7 @@ from pathlib import Path
 DEFAULT_PATH = [
     "apps/cli:main", "apps/cli_commands:_run", "apps/cli_commands:_train", "run/train:train",
     "run/train:_train_in_run",
-    "model:Pix2Pix.train_step", "model:Pix2Pix._discriminate", "model:Pix2Pix._update",
+    "model:Pix2Pix.train_step", "model:Pix2Pix.discriminate", "model:Pix2Pix._update",
     "model:Pix2Pix._log",
 ]
 

@@ -199,8 +199,8 @@ def main() -> None:
         keras.utils.set_random_seed(0)
         config = Pix2PixConfig(image_size=args.image_size, load_size=args.image_size,
                                **({"ngf": widths.pop(0)} if widths else {}))
-        generator = speed_up_network(build_generator(config), config)  # as a run builds it
-    native = build_generator(config.replace(conv_impl="native"))
+        generator = speed_up_network(build_generator(config))  # as a run builds it (conv_impl "auto")
+    native = build_generator(config)  # the plain path: no speed path, TensorFlow's kernels
     native.set_weights(generator.get_weights())
     s = config.image_size
     tmp = tempfile.mkdtemp()
@@ -251,7 +251,7 @@ def main() -> None:
         for ngf in widths:  # untrained narrower generators: latency (quality vs their float32)
             keras.utils.set_random_seed(0)
             cfg = config.replace(ngf=ngf)
-            g = speed_up_network(build_generator(cfg), cfg)
+            g = speed_up_network(build_generator(cfg))
             tag = f"ngf{ngf}"
             sm_g = tf.saved_model.load(str(export_saved_model(g, cfg, f"{tmp}/sm_{tag}")))
             serve_g = lambda x, m=sm_g: m.signatures["serving_default"](images=tf.constant(x))["output"].numpy()  # noqa: E731

@@ -20,7 +20,7 @@ Variants (``--variants``, default all; ``perceptual`` needs ``--perceptual-weigh
     spectral_norm   spectral normalization of D
     resize          upsample resize (nearest 2x + 3x3 conv in the decoder)
     perceptual      lambda_perceptual 10 with the local VGG19 / .keras file
-    quality         the "quality" preset (Pix2PixConfig.PRESETS); a variant whose changes equal
+    quality         the "quality" preset (pix2pix_tf.successors.config.PRESETS); a variant whose changes equal
                     an earlier one's (today quality = combined) reuses its run in the same call
     combined        ema + spectral_norm: the EMA (which improved all three scores alone) with
                     each lever that improved one score alone and fits the preset's step
@@ -71,7 +71,7 @@ ALL_LEVERS = {"ema_decay": 0.999, "lambda_fm": 10.0, "num_d": 2, "spectral_norm"
 
 def variants(perceptual_weights: str | None) -> dict[str, dict]:
     """label -> config changes; ``perceptual`` only with a weights file."""
-    from pix2pix_tf.config import PRESETS
+    from pix2pix_tf.successors.config import PRESETS
 
     table = {
         "baseline": {},
@@ -110,7 +110,7 @@ def run_variant(label: str, config, data: Path, out: Path, steps: int, train_kwa
     """Train (or resume, or reuse) one variant's run and return its measures."""
     import keras
 
-    from pix2pix_tf.discriminator import build_discriminator, receptive_fields
+    from pix2pix_tf.successors.networks import build_successor_discriminator, receptive_fields
     from pix2pix_tf.course.ablations import RECORD, _find_run, _measure, _run_key, _write_record, run_name
     from pix2pix_tf.run.folder import CHECKPOINTS, SUMMARY
     from pix2pix_tf.run.resume import checkpoint_candidates
@@ -146,7 +146,7 @@ def run_variant(label: str, config, data: Path, out: Path, steps: int, train_kwa
     _save_progress(out, progress)
     summary = _read_json(found / SUMMARY)
     m = record["measures"]
-    fields = receptive_fields(build_discriminator(config)) if config.loss != "l1" else None
+    fields = receptive_fields(build_successor_discriminator(config)) if config.loss != "l1" else None
     keras.backend.clear_session()  # the next variant builds its networks afresh
     ratio = m["sharpness"] / m["target_sharpness"] if m["target_sharpness"] else None
     return {"status": status, "run_dir": str(found), "steps": summary.get("steps"),
@@ -172,7 +172,7 @@ def step_times(configs: dict, rounds: int, steps: int, batch_size: int = 1) -> d
     import tensorflow as tf
 
     from pix2pix_tf.fast.transform import speed_up
-    from pix2pix_tf.model import Pix2Pix
+    from pix2pix_tf.successors.model import model_class
 
     runners = {}
     for label, config in configs.items():
@@ -180,7 +180,7 @@ def step_times(configs: dict, rounds: int, steps: int, batch_size: int = 1) -> d
         x = tf.random.uniform((batch_size, size, size, config.input_channels), -1, 1, seed=1)
         y = tf.random.uniform((batch_size, size, size, config.output_channels), -1, 1, seed=2)
         keras.utils.set_random_seed(config.seed)
-        model = Pix2Pix.from_config_object(config)
+        model = model_class(config).from_config_object(config)
         model.compile()
         speed_up(model)  # as a run trains it
         iterator = iter(tf.data.Dataset.from_tensors((x, y)).repeat())
@@ -240,6 +240,7 @@ def main(argv=None) -> dict:
     data = args.data or (SHARED if SHARED.is_dir() else SAMPLE)
 
     from pix2pix_tf.config import Pix2PixConfig, default_load_size, max_patchgan_layers
+    from pix2pix_tf.successors.config import make_config
 
     table = variants(args.perceptual_weights)
     labels = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else list(table)
@@ -283,7 +284,7 @@ def main(argv=None) -> dict:
                 entry = {**result["variants"][same], "status": f"same config as {same}"}
                 entry.pop("changes")
             else:
-                config = base.replace(**table[label])
+                config = make_config(**{**base.to_dict(), **table[label]})  # the successors' for a lever
                 entry = run_variant(label, config, data, out, args.steps, train_kwargs, progress)
                 measured[changes] = label
             result["variants"][label] = {"changes": table[label], **entry}
@@ -294,7 +295,7 @@ def main(argv=None) -> dict:
             timed = ["baseline", *(v for v in labels if v != "baseline")]  # ratios to the paper's step
             result["step_time"] = {"rounds": args.time_rounds, "steps_per_round": args.time_steps,
                                    "batch_size": args.batch_size,
-                                   "variants": step_times({v: base.replace(**table[v]) for v in timed},
+                                   "variants": step_times({v: make_config(**{**base.to_dict(), **table[v]}) for v in timed},
                                                           args.time_rounds, args.time_steps,
                                                           args.batch_size)}
         result["seconds"] = round(time.perf_counter() - t0, 1)

@@ -98,14 +98,15 @@ def make_runner(variant: str, cfg: Pix2PixConfig, batch: int):
                 out = recipe.train_step(x, y)
             return float(out[0]) if isinstance(out, (tuple, list)) else 0.0
         return run_tutorial
+    # the run options of the variant (pix2pix_tf.run.options.RunOptions: precision, conv_impl)
     precision = {"mixed_bfloat16": "mixed_bfloat16", "mixed_float16": "mixed_float16"}.get(variant, "float32")
     conv_impl = "native" if variant in ("plain", "fused_adam") else "auto"
-    vcfg = cfg.replace(precision=precision, batch_size=batch, conv_impl=conv_impl)
+    vcfg = cfg.replace(batch_size=batch)
     keras.utils.set_random_seed(0)
-    model = Pix2Pix.from_config_object(vcfg)
+    model = Pix2Pix.from_config_object(vcfg, precision=precision)
     model.compile(jit_compile=variant == "default_xla")
     if variant != "plain":  # plain: Keras' Adam and batch norm, every optimization off
-        speed_up(model)  # fused_adam: conv_impl native, so FusedAdam and fused batch norm only
+        speed_up(model, conv_impl)  # fused_adam: conv_impl native, so FusedAdam and fused batch norm only
     iterator = iter(tf.data.Dataset.from_tensors((x, y)).repeat())
     model.make_train_function()
     train_function = model.train_function

@@ -1,27 +1,14 @@
 """pix2pix-tf: Pix2Pix (Isola et al., CVPR 2017) in Keras 3 / TensorFlow, for teaching and for use.
 
-The public API, importable from the top level::
+The paper is the modules directly in this package (read these, skip the rest): :mod:`.config`
+(every setting, the paper's defaults), :mod:`.blocks` and :mod:`.layers` (Ck / CDk blocks,
+dropout and batch norm at test time), :mod:`.generator` (U-Net), :mod:`.discriminator`
+(PatchGAN), :mod:`.losses`, :mod:`.model` (``Pix2Pix.train_step``), :mod:`.jitter`,
+:mod:`.metrics`, :mod:`.schedule`, :mod:`.errors`. Everything else is a sub-package above them:
+:mod:`.host`, :mod:`.fast` (CPU speed paths), :mod:`.successors` (the successors' levers),
+:mod:`.data`, :mod:`.datasets`, :mod:`.run`, :mod:`.web`, :mod:`.course`, :mod:`.apps`.
 
-    from pix2pix_tf import Pix2PixConfig, Pix2Pix, build_generator, build_discriminator
-    from pix2pix_tf import make_dataset, random_jitter, train, load_run, export_saved_model
-
-Where the paper is: the modules directly in this package (read these, skip the rest):
-
-* :mod:`.config` every knob with the paper's default; :mod:`.errors` beside it
-* :mod:`.blocks` the paper's Ck / CDk blocks; :mod:`.layers` dropout and batch norm at test time
-* :mod:`.generator` the U-Net; :mod:`.discriminator` the PatchGAN; :mod:`.losses` the objective
-* :mod:`.model` ``Pix2Pix.train_step``; :mod:`.jitter` the 286 -> 256 jitter; :mod:`.metrics`,
-  :mod:`.schedule` the test metrics and the learning-rate policy
-
-Everything else is a sub-package above it: :mod:`.host` (safe writes, output folders,
-memory), :mod:`.fast` (CPU speed paths), :mod:`.successors` (levers of pix2pix's
-successors), :mod:`.data` (files, shapes, tf.data), :mod:`.datasets` (synthetic, standard,
-TFDS, combine, recipes), :mod:`.run` (the run folder, training, callbacks, evaluation,
-prediction, export), :mod:`.web` (drawing widget, web page), :mod:`.course` (the notebooks'
-exercises, plots, diagrams, the failure gallery, Colab), :mod:`.apps` (the CLI, the demo).
-
-Names are loaded on first use, so ``import pix2pix_tf`` (and the CLI's flag checks) do not
-import TensorFlow.
+The public API below is loaded on first use, so ``import pix2pix_tf`` does not import TensorFlow.
 
 Example:
     >>> import pix2pix_tf

@@ -1,8 +1,7 @@
-"""Pix2PixConfig: every knob of the model, the data and the training, with the paper's defaults.
+"""Pix2PixConfig: every setting of the model, the data and the training, with the paper's defaults.
 
-Each field that encodes a choice from the paper (Isola et al., CVPR 2017) carries a
-comment naming the section it comes from. The config is saved as ``config.json`` in
-every run directory and can be read back with :meth:`Pix2PixConfig.load`.
+Each field carries a comment naming the paper's section it comes from. The config is saved
+as ``config.json`` in every run folder and read back with :meth:`Pix2PixConfig.load`.
 
 Example:
     >>> cfg = Pix2PixConfig(image_size=64, load_size=72)
@@ -25,24 +24,19 @@ from .errors import ConfigError, Pix2PixError, ResourceError, one_line  # noqa: 
 
 DIRECTIONS = ("AtoB", "BtoA")
 NORMS = ("batch", "instance", "none")
-GAN_MODES = ("vanilla", "lsgan", "hinge")
+GAN_MODES = ("vanilla", "lsgan")
 GAN_UPDATES = ("simultaneous", "alternating")
 INFERENCE_MODES = ("deterministic", "paper", "moving_average")
 RESIZE_METHODS = ("bicubic", "bilinear", "nearest", "area")
 LR_POLICIES = ("constant", "linear")
-NET_GS = ("unet", "unet_256", "unet_128", "encoder_decoder", "resnet_6blocks", "resnet_9blocks")
+NET_GS = ("unet", "unet_256", "unet_128", "encoder_decoder")
 NET_DS = ("patch", "pixel")
 LOSSES = ("l1+cgan", "l1", "cgan", "l1+gan", "gan")
 RECON_LOSSES = ("l1", "l2")
 PREPROCESSES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
 DATASET_MODES = ("aligned", "colorization")
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
-CONV_IMPLS = ("auto", "native", "matmul")
-UPSAMPLES = ("transpose", "resize")  # the decoder's upsampling: transposed conv (paper) or resize + conv
 STRATEGIES = ("none", "mirrored", "multiworker", "tpu", "auto")  # tf.distribute (run option, not config)
 MAX_UNET_DEPTH = 8  # the paper's U-Net has 8 downsamplings (256 -> 1x1)
-MAX_NUM_D = 3  # pix2pixHD's multi-scale discriminator: full, 1/2 and 1/4 size
-PERCEPTUAL_SUFFIXES = (".keras", ".h5")  # a Keras feature-extractor model, or VGG19 no-top weights
 
 
 def choice(default: str, choices: tuple[str, ...]):
@@ -51,14 +45,16 @@ def choice(default: str, choices: tuple[str, ...]):
     return dataclasses.field(default=default, metadata={"choices": choices})
 
 
-def field_choices() -> dict[str, tuple[str, ...]]:
-    """Field name -> allowed values, for every choice field of :class:`Pix2PixConfig`.
+def field_choices(config_class: type | None = None) -> dict[str, tuple[str, ...]]:
+    """Field name -> allowed values, for every choice field of :class:`Pix2PixConfig`
+    (or of ``config_class``, a config extending it).
 
     Example:
         >>> field_choices()["direction"]
         ('AtoB', 'BtoA')
     """
-    return {f.name: f.metadata["choices"] for f in dataclasses.fields(Pix2PixConfig) if "choices" in f.metadata}
+    config_class = config_class or Pix2PixConfig
+    return {f.name: f.metadata["choices"] for f in dataclasses.fields(config_class) if "choices" in f.metadata}
 
 
 MAX_SEED = 2 ** 32 - 1  # numpy's legacy seeding (keras.utils.set_random_seed) takes 32 bits
@@ -88,12 +84,11 @@ class Pix2PixConfig:
     dataset_mode: str = choice("aligned", DATASET_MODES)  # A|B files or A/ B/ folders; "colorization": input = gray(target)
 
     # ---- generator (section 3.1, appendix 6.1.1) ----
-    net_g: str = choice("unet", NET_GS)  # U-Net, depth from image_size (paper); unet_256/128, encoder_decoder, resnet_*
+    net_g: str = choice("unet", NET_GS)  # U-Net, depth from image_size (paper); unet_256/128, encoder_decoder
     ngf: int = 64  # filters of the first generator layer (C64)
     unet_depth: int | None = None  # number of downsamplings; None = follow image_size (8 at 256)
     dropout_rate: float = 0.5  # dropout "as noise" in the first decoder blocks (section 3.1)
     num_dropout_blocks: int = 3  # decoder blocks with dropout: CD512-CD512-CD512
-    upsample: str = choice("transpose", UPSAMPLES)  # 4x4 stride-2 transposed conv (paper); "resize": nearest 2x + 3x3 conv
     # ---- discriminator (section 3.2.2, appendix 6.1.2) ----
     net_d: str = choice("patch", NET_DS)  # PatchGAN with n_layers_d layers (paper); "pixel" = 1x1 PixelGAN
     ndf: int = 64  # filters of the first discriminator layer (C64)
@@ -107,7 +102,7 @@ class Pix2PixConfig:
     # ---- objective (section 3.1, eq. 4) ----
     loss: str = choice("l1+cgan", LOSSES)  # the paper's objective; ablations (table 1): l1, cgan, l1+gan, gan
     recon_loss: str = choice("l1", RECON_LOSSES)  # the reconstruction term weighted by lambda_l1; "l2" = squared error
-    gan_mode: str = choice("vanilla", GAN_MODES)  # cross-entropy cGAN loss on logits; "lsgan" least squares; "hinge"
+    gan_mode: str = choice("vanilla", GAN_MODES)  # cross-entropy cGAN loss on logits; "lsgan" least squares
     lambda_l1: float = 100.0  # weight of the L1 term (lambda = 100)
     d_loss_weight: float = 0.5  # "we divide the objective by 2 while optimizing D" (section 3.3)
     gan_update: str = choice("simultaneous", GAN_UPDATES)  # one D pass on the fake serves D and G; "alternating" = D step then G step with the updated D
@@ -124,19 +119,9 @@ class Pix2PixConfig:
     # ---- inference (section 3.3) ----
     inference_mode: str = choice("deterministic", INFERENCE_MODES)  # see README: "paper" = test-batch BN stats + dropout noise
 
-    # ---- speed (not in the paper: same maths, faster) ----
-    precision: str = choice("float32", PRECISIONS)  # mixed_bfloat16 / mixed_float16 compute; "auto" picks per device
-    conv_impl: str = choice("auto", CONV_IMPLS)  # 4x4 stride-2 convs on small maps as matmuls ("auto": on CPU only)
-
-    # ---- quality levers from pix2pix's successors (not in the paper; all off by default) ----
-    ema_decay: float = 0.0  # evaluate/export an exponential moving average of G's weights (0 = off; e.g. 0.999)
-    lambda_fm: float = 0.0  # pix2pixHD feature matching: L1 between D's features on real and fake pairs (0 = off)
-    num_d: int = 1  # pix2pixHD multi-scale D: PatchGANs on the pair at full, 1/2, 1/4 size (1 = the paper)
-    spectral_norm: bool = False  # spectral normalization of D's convolutions (Miyato et al. 2018)
-    lambda_perceptual: float = 0.0  # L1 between a local feature network's features of y and G(x) (0 = off)
-    perceptual_weights: str = ""  # that network: a .keras feature extractor or VGG19 no-top .h5 (never downloaded)
-
     seed: int = 0  # seeds data order, jitter and weight init
+
+    FIXED_DEPTHS = {"unet_256": 8, "unet_128": 7}  # generators of a fixed depth (not a field)
 
     # ------------------------------------------------------------------ helpers
     def __post_init__(self) -> None:
@@ -154,49 +139,30 @@ class Pix2PixConfig:
             value = getattr(self, field)
             need(isinstance(value, str) and value in choices, field, f"must be one of {', '.join(choices)}")
 
-        for f in ("image_size", "load_size", "input_channels", "output_channels", "ngf", "ndf",
-                  "batch_size", "num_dropout_blocks", "n_layers_d", "num_d", "seed"):
-            need(isinstance(getattr(self, f), int) and not isinstance(getattr(self, f), bool),
-                 f, "must be an integer")
-        need(self.unet_depth is None or (isinstance(self.unet_depth, int)
-                                         and not isinstance(self.unet_depth, bool)),
-             "unet_depth", "must be an integer or null")
-        for f in dataclasses.fields(self):
+        for f in dataclasses.fields(self):  # types first: nan and inf pass every range test below
             value = getattr(self, f.name)
-            if f.type in ("float", float):  # nan and inf pass every range test below: refuse them here
-                need(isinstance(value, (int, float)) and not isinstance(value, bool), f.name,
-                     "must be a number")
+            if f.type in ("int", "int | None"):
+                need(isinstance(value, int) and not isinstance(value, bool) or (value is None and "None" in f.type),
+                     f.name, "must be an integer" + (" or null" if "None" in f.type else ""))
+            elif f.type == "float":
+                need(isinstance(value, (int, float)) and not isinstance(value, bool), f.name, "must be a number")
                 need(math.isfinite(value), f.name, "must be a finite number")
-            elif f.type in ("bool", bool):
+            elif f.type == "bool":
                 need(isinstance(value, bool), f.name, "must be true or false")
         need(0 <= self.seed <= MAX_SEED, "seed", f"must be in 0..{MAX_SEED}")
         need(self.image_size >= 8, "image_size", "must be at least 8")
         need(self.load_size >= self.image_size, "load_size",
              f"must be >= image_size ({self.image_size}): the random crop is taken from it")
-        need(self.input_channels in (1, 3), "input_channels", "must be 1 (grayscale) or 3 (RGB)")
-        need(self.output_channels in (1, 3), "output_channels", "must be 1 (grayscale) or 3 (RGB)")
-        need(self.ngf > 0, "ngf", "must be positive")
-        need(self.ndf > 0, "ndf", "must be positive")
-        need(self.batch_size > 0, "batch_size", "must be positive")
-        need(self.n_layers_d >= 0, "n_layers_d", "must be >= 0")
-        need(self.num_dropout_blocks >= 0, "num_dropout_blocks", "must be >= 0")
-        need(0.0 <= self.dropout_rate < 1.0, "dropout_rate", "must be in [0, 1)")
-        need(0.0 <= self.leaky_slope < 1.0, "leaky_slope", "must be in [0, 1)")
-        need(self.init_stddev > 0, "init_stddev", "must be positive")
-        need(self.lambda_l1 >= 0, "lambda_l1", "must be >= 0")
-        need(self.d_loss_weight > 0, "d_loss_weight", "must be positive")
-        need(self.d_lr_scale > 0, "d_lr_scale", "must be positive")
-        need(self.learning_rate > 0 and math.isfinite(self.learning_rate), "learning_rate",
-             "must be a positive number")
-        need(0.0 <= self.beta_1 < 1.0, "beta_1", "must be in [0, 1)")
-        need(0.0 <= self.beta_2 < 1.0, "beta_2", "must be in [0, 1)")
+        for f in ("input_channels", "output_channels"):
+            need(getattr(self, f) in (1, 3), f, "must be 1 (grayscale) or 3 (RGB)")
+        for f in ("ngf", "ndf", "batch_size", "init_stddev", "d_loss_weight", "d_lr_scale", "learning_rate"):
+            need(getattr(self, f) > 0, f, "must be positive")
+        for f in ("n_layers_d", "num_dropout_blocks", "lambda_l1"):
+            need(getattr(self, f) >= 0, f, "must be >= 0")
+        for f in ("dropout_rate", "leaky_slope", "beta_1", "beta_2"):
+            need(0.0 <= getattr(self, f) < 1.0, f, "must be in [0, 1)")
         need(0.0 <= self.lr_decay_start <= 1.0, "lr_decay_start", "must be in [0, 1]")
-        need(0.0 <= self.ema_decay < 1.0, "ema_decay", "must be in [0, 1) (0 = off)")
-        need(self.lambda_fm >= 0, "lambda_fm", "must be >= 0 (0 = off)")
-        need(1 <= self.num_d <= MAX_NUM_D, "num_d", f"must be in 1..{MAX_NUM_D}")
-        need(self.lambda_perceptual >= 0, "lambda_perceptual", "must be >= 0 (0 = off)")
-        need(isinstance(self.perceptual_weights, str), "perceptual_weights", "must be a path (text)")
-        for name, choices in field_choices().items():  # from each field's metadata
+        for name, choices in field_choices(type(self)).items():  # from each field's metadata
             one_of(name, choices)
         need(self.dataset_mode != "colorization" or self.input_channels == 1, "input_channels",
              "must be 1 with dataset_mode colorization (the input is the grayscale target)")
@@ -204,65 +170,39 @@ class Pix2PixConfig:
         need(depth >= 2, "image_size", "is too small for a U-Net (need at least 2 downsamplings)")
         need(self.loss != "l1" or self.lambda_l1 > 0, "lambda_l1",
              "must be > 0 with loss 'l1' (it is the only term of the objective)")
-        has_d = self.loss != "l1"  # loss "l1" trains no discriminator: D's levers would do nothing
-        need(has_d or self.lambda_fm == 0, "lambda_fm", "needs a discriminator; loss 'l1' has none")
-        need(has_d or self.num_d == 1, "num_d", "needs a discriminator; loss 'l1' has none")
-        need(has_d or not self.spectral_norm, "spectral_norm", "needs a discriminator; loss 'l1' has none")
-        need(self.lambda_perceptual == 0 or self.perceptual_weights.strip() != "", "perceptual_weights",
-             "must name a local .keras or .h5 file when lambda_perceptual > 0 (nothing is downloaded)")
         return self
 
     def check_trainable(self) -> "Pix2PixConfig":
-        """Refuse, before anything is built or written, a config that cannot be trained here.
-
-        :meth:`validate` checks each field and the generator's fit; this adds what only
-        matters when both networks are built and trained (a config used just to load data
-        at a small size passes :meth:`validate` and may fail here):
-
-        * the PatchGAN's ``n_layers_d`` stride-2 layers must leave a map of at least 3
-          pixels (:func:`max_patchgan_layers`), at the smallest scale when ``num_d > 1``;
-        * with ``lambda_perceptual > 0``, ``perceptual_weights`` must be a readable local
-          ``.keras`` or ``.h5`` file (checked here, loaded at the first training step).
-
-        Whether the run fits this machine's memory is a question about the machine, asked by
-        the run (:func:`pix2pix_tf.host.memory.check_memory`), not by the paper's config.
-
-        Returns:
-            self (validated).
-
-        Raises:
-            ConfigError: naming ``n_layers_d``, ``perceptual_weights`` (or the invalid field).
-        """
+        """Refuse, before anything is built, a config whose networks cannot be built: beyond
+        :meth:`validate`, the PatchGAN's ``n_layers_d`` stride-2 layers must leave a map of at
+        least 3 pixels (:func:`max_patchgan_layers`). Returns self; raises :class:`ConfigError`."""
         self.validate()
-        if self.net_d == "patch" and self.n_layers_d > 0 and self.loss != "l1":
-            smallest = self.image_size
-            for _ in range(self.num_d - 1):  # 3x3 stride-2 "same" average pooling per scale
-                smallest = -(-smallest // 2)
-            deepest = max_patchgan_layers(smallest)
+        self.check_patchgan_depth(self.image_size)
+        return self
+
+    def check_patchgan_depth(self, size: int, at: str = "") -> None:
+        """Refuse an ``n_layers_d`` too deep for a D input of ``size`` pixels (``at`` says where)."""
+        if self.net_d == "patch" and self.n_layers_d > 0:
+            deepest = max_patchgan_layers(size)
             if self.n_layers_d > deepest:
-                at = "" if self.num_d == 1 else f" at D's smallest scale ({smallest} pixels, num_d {self.num_d})"
                 raise ConfigError(
                     f"config field 'n_layers_d' = {short_repr(self.n_layers_d)}: too deep for "
                     f"image_size {self.image_size}{at}; the PatchGAN needs its input size / "
                     f"2**n_layers_d >= 3 to output a logit (at most {deepest} here)", field="n_layers_d")
-        if self.lambda_perceptual > 0:
-            check_perceptual_file(self.perceptual_weights)
-        return self
 
     @property
     def generator_depth(self) -> int:
         """Number of stride-2 downsamplings of the generator ``net_g``.
 
         ``unet`` and ``encoder_decoder``: as many halvings as the size allows, at most 8
-        (or ``unet_depth``); ``unet_256``: 8 and ``unet_128``: 7, fixed as in the reference
-        code; ``resnet_*``: 2. Raises :class:`ConfigError` naming the field when the image
-        size does not fit the generator.
+        (or ``unet_depth``); fixed for ``FIXED_DEPTHS`` (``unet_256``: 8, ``unet_128``: 7, as
+        the reference code). A :class:`ConfigError` naming the field when the size does not fit.
 
         Example:
             >>> Pix2PixConfig(image_size=64, load_size=72).generator_depth
             6
         """
-        fixed = {"unet_256": 8, "unet_128": 7, "resnet_6blocks": 2, "resnet_9blocks": 2}.get(self.net_g)
+        fixed = self.FIXED_DEPTHS.get(self.net_g)
         if fixed is not None:
             if self.unet_depth is not None and self.unet_depth != fixed:
                 raise ConfigError(
@@ -324,11 +264,8 @@ class Pix2PixConfig:
         return cls.from_dict(json.loads(text))
 
     def save(self, path: str | Path) -> None:
-        """Write ``config.json`` atomically (a temporary file renamed into place).
-
-        Raises:
-            WriteError: the file cannot be written (disk full, read-only, ...).
-        """
+        """Write ``config.json`` atomically (a temporary file renamed into place); a
+        :class:`ConfigError` naming the path when it cannot be written."""
         path = Path(path)
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         try:
@@ -377,53 +314,35 @@ class Pix2PixConfig:
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> "Pix2PixConfig":
-        """The config of a named preset (:data:`PRESETS`), with ``overrides`` over its values.
-
-        Args:
-            name: "paper" (the defaults), "quality" (the successors' levers that paid:
-                the EMA of G and spectral norm on D) or
-                "lite32" / "lite16" (narrower generators for small exports).
-            **overrides: config fields; they win over the preset's.
-
-        Raises:
-            ConfigError: an unknown preset (the message names the known ones), or bad fields.
+        """The config of a named preset (:data:`PRESETS`: "paper", "lite32", "lite16"; the
+        successors' config adds "quality"), with ``overrides`` winning over its values.
 
         Example:
-            >>> Pix2PixConfig.preset("quality", image_size=64, load_size=72, ema_decay=0.99).ema_decay
-            0.99
+            >>> Pix2PixConfig.preset("lite32", image_size=64, load_size=72).ngf
+            32
             >>> Pix2PixConfig.preset("paper") == Pix2PixConfig()
             True
         """
-        if name not in PRESETS:
-            raise ConfigError(f"unknown preset {short_repr(name)}; known presets: {', '.join(PRESETS)}")
-        return cls.from_dict({**PRESETS[name], **overrides})
+        presets = cls.presets()
+        if name not in presets:
+            raise ConfigError(f"unknown preset {short_repr(name)}; known presets: {', '.join(presets)}")
+        return cls.from_dict({**presets[name], **overrides})
+
+    @classmethod
+    def presets(cls) -> dict[str, dict[str, Any]]:
+        """The presets this config class can hold (:data:`PRESETS`; subclasses add theirs)."""
+        return PRESETS
 
 
-# named sets of config values (``Pix2PixConfig.preset``, ``pix2pix-tf train --preset``)
+# named sets of config values (``Pix2PixConfig.preset``; ``pix2pix-tf train --preset`` also
+# offers the successors' presets, :data:`pix2pix_tf.successors.config.PRESETS`)
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},  # Isola et al. 2017: every default
-    # the best combination at equal steps in benchmarks/quality_levers.py (edges2things,
-    # 128x128, 2000 steps each): the EMA of G (the one lever that improved test L1, PSNR and
-    # SSIM alone) with spectral norm on D (PSNR up alone, and at no measurable cost); together
-    # L1 0.2350 / PSNR 14.81 / SSIM 0.599 vs the paper's 0.2428 / 14.31 / 0.576 at 1.20x the
-    # step time. Feature matching, a 2-scale D and the hinge loss did not improve the scores;
-    # resize-conv improved L1 and SSIM but not PSNR, at 1.24x alone (over the 1.25x budget with EMA).
-    "quality": {"ema_decay": 0.999, "spectral_norm": True},
-    # narrower generators for small, fast exports (a web page, a phone): 1/4 and 1/16 of G's
-    # 54 M parameters; 7.6 and 17-25 translations/s in a browser's WebAssembly (README)
+    # narrower generators for small, fast exports (a web page, a phone): 1/4 and 1/16 of
+    # G's parameters (speeds in benchmarks/README.md)
     "lite32": {"ngf": 32},
     "lite16": {"ngf": 16},
 }
-
-
-def preset_fields() -> set[str]:
-    """The fields some preset sets: what ``--preset`` decides (checked against a resumed run).
-
-    Example:
-        >>> sorted(preset_fields())
-        ['ema_decay', 'ngf', 'spectral_norm']
-    """
-    return {name for values in PRESETS.values() for name in values}
 
 
 def filter_schedule(width: int, count: int) -> list[int]:
@@ -437,34 +356,6 @@ def filter_schedule(width: int, count: int) -> list[int]:
         [64, 128, 256, 512, 512, 512, 512, 512]
     """
     return [width * min(2 ** i, 8) for i in range(count)]
-
-
-def check_perceptual_file(path: str) -> None:
-    """Refuse a ``perceptual_weights`` path that is not a readable local .keras / .h5 file.
-
-    Only the file is checked (no TensorFlow needed); the network is loaded at the first
-    training step (:mod:`pix2pix_tf.successors.perceptual`). Nothing is ever downloaded.
-
-    Raises:
-        ConfigError: one line naming the field and the path.
-    """
-    def refuse(why: str) -> None:
-        raise ConfigError(f"config field 'perceptual_weights' = {short_repr(path, 300)}: {why} "
-                          "(lambda_perceptual > 0 needs a local file; nothing is downloaded)",
-                          field="perceptual_weights")
-
-    file = Path(path).expanduser()
-    if file.suffix.lower() not in PERCEPTUAL_SUFFIXES:
-        refuse("must be a .keras feature-extractor model or VGG19 no-top .h5 weights")
-    if not file.exists():
-        refuse("file not found")
-    if not file.is_file():
-        refuse("is not a file")
-    try:
-        with open(file, "rb") as f:
-            f.read(1)
-    except OSError as e:
-        refuse(f"cannot be read ({e.strerror or e})")
 
 
 # ---------------------------------------------------------------------- helpers

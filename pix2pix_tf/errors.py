@@ -1,11 +1,9 @@
 """The errors pix2pix-tf raises for what a user typed or pointed at.
 
-Every one derives from :class:`Pix2PixError` (a ``ValueError``): the CLI prints it as one
-line, ``pix2pix-tf COMMAND: error: MESSAGE``, and exits with its ``exit_code`` (2; 3 for a
-training run that diverged). The message names the file, folder, flag or config field.
-
-The subclasses live beside the code that raises them: :class:`ConfigError` here;
-``DataError`` (:mod:`pix2pix_tf.data`), ``RunDirError`` (:mod:`pix2pix_tf.run.folder`),
+All derive from :class:`Pix2PixError` (a ``ValueError``): the CLI prints one line,
+``pix2pix-tf COMMAND: error: MESSAGE``, naming the file, folder, flag or config field, and exits
+with its ``exit_code`` (2; 3 for a diverged training run). Subclasses live beside the code that
+raises them: ``DataError`` (:mod:`pix2pix_tf.data`), ``RunDirError`` (:mod:`pix2pix_tf.run.folder`),
 ``WriteError`` and ``FolderBusy`` (:mod:`pix2pix_tf.host.writes`), ``DatasetError``
 (:mod:`pix2pix_tf.datasets.standard`), ``TrainingDiverged`` (:mod:`pix2pix_tf.run.callbacks`).
 
@@ -27,11 +25,7 @@ class Pix2PixError(ValueError):
 
 
 class ConfigError(Pix2PixError):
-    """A configuration value is out of range or unknown; the message names the field.
-
-    Attributes:
-        field: the offending field's name, when there is one (None otherwise).
-    """
+    """A configuration value is out of range or unknown; ``field`` names it (None when there is none)."""
 
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
@@ -43,6 +37,5 @@ class ResourceError(ConfigError):
 
 
 def one_line(text: object) -> str:
-    """``str(text)`` with every run of whitespace (newlines too) made one space: how a
-    message (or an exception embedded in one) is shown on the CLI's single error line."""
+    """``str(text)`` with every run of whitespace (newlines too) made one space, for the CLI's error line."""
     return " ".join(str(text).split())

@@ -1,8 +1,8 @@
-"""Tensors: the paper's random jitter, the evaluation geometry and the [-1, 1] scaling.
+"""Tensors: the paper's random jitter (appendix 6.2), the evaluation geometry and the [-1, 1] scaling.
 
-Input and target always get the SAME resize, crop and mirror. ``config.preprocess`` picks
-the geometry (the table in :mod:`pix2pix_tf.data.shapes`); the paper's is
-``resize_and_crop``: resize to 286x286, random 256x256 crop, mirror with p = 0.5.
+Input and target always get the SAME resize, crop and mirror. ``config.preprocess`` picks the
+geometry (the table in :mod:`pix2pix_tf.data.shapes`); the paper's is ``resize_and_crop``:
+resize to 286x286, random 256x256 crop, mirror with p = 0.5.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def resize_to_load_size(inp: tf.Tensor, tar: tf.Tensor, config: Pix2PixConfig,
                         shape: tuple[int, int] | None = None) -> tuple[tf.Tensor, tf.Tensor]:
     """The deterministic first step of :func:`random_jitter`: resize both to load_size.
 
-    Rounded to whole 8-bit values, so that :func:`~pix2pix_tf.data.pipeline.make_dataset`
-    can cache the result as uint8 and give the same stream cached or not.
+    Rounded to whole 8-bit values, so :func:`~pix2pix_tf.data.pipeline.make_dataset` can cache it
+    as uint8 and give the same stream cached or not.
 
     Example:
         >>> cfg = Pix2PixConfig(image_size=64, load_size=72)
@@ -81,24 +81,11 @@ def resize_to_load_size(inp: tf.Tensor, tar: tf.Tensor, config: Pix2PixConfig,
 def random_jitter(inp: tf.Tensor, tar: tf.Tensor, config: Pix2PixConfig, seed: tf.Tensor,
                   shape: tuple[int, int] | None = None,
                   resized: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
-    """Resize both to load_size, take the same random crop of both and mirror both.
+    """Resize both (H, W, C) [0, 255] images to load_size, take the same random S x S crop and mirror both.
 
-    That is the paper's ``resize_and_crop``; the other ``config.preprocess`` modes change the
-    resize and crop steps (see :mod:`pix2pix_tf.data.shapes`), never the rule that input and
-    target move together: they are stacked on the channel axis, then cropped and flipped as one.
-
-    Args:
-        inp, tar: (H, W, C) float images in [0, 255].
-        config: image_size (S), load_size (L), preprocess, resize_method, random_mirror.
-        seed: int32/int64 tensor of shape (2,) for the stateless random ops: the same seed
-            gives the same jitter.
-        shape: the split's (H, W); needed by ``scale_width`` and ``none``.
-        resized: ``inp`` and ``tar`` are already :func:`resize_to_load_size`'s output (the
-            training cache keeps them so): skip that step.
-
-    Returns:
-        (S, S, C) crops of ``inp`` and ``tar``, jittered identically ((H, W, C) for
-        ``scale_width`` and ``none``).
+    ``scale_width`` and ``none`` return (H, W, C) and need the split's ``shape``. ``seed``: int32/int64
+    of shape (2,) for the stateless ops. ``resized``: the inputs are already :func:`resize_to_load_size`'s
+    output (the training cache keeps them so).
 
     Example:
         >>> cfg = Pix2PixConfig(image_size=64, load_size=72)
@@ -106,9 +93,8 @@ def random_jitter(inp: tf.Tensor, tar: tf.Tensor, config: Pix2PixConfig, seed: t
         >>> x.shape, y.shape
         (TensorShape([64, 64, 3]), TensorShape([64, 64, 1]))
 
-    Reference: Isola et al. 2017, appendix 6.2 ("random jitter ... resizing the 256x256
-    input images to 286x286 and then randomly cropping back to size 256x256"), plus
-    mirroring, as in the paper's training details and the authors' code.
+    Reference: Isola et al. 2017, appendix 6.2 ("random jitter ... resizing the 256x256 input
+    images to 286x286 and then randomly cropping back to size 256x256"), plus mirroring.
     """
     if not resized:
         inp, tar = resize_to_load_size(inp, tar, config, shape)  # (286, 286, C) each
@@ -123,8 +109,7 @@ def random_jitter(inp: tf.Tensor, tar: tf.Tensor, config: Pix2PixConfig, seed: t
 
 def eval_preprocess(inp: tf.Tensor, tar: tf.Tensor, config: Pix2PixConfig,
                     shape: tuple[int, int] | None = None) -> tuple[tf.Tensor, tf.Tensor]:
-    """The deterministic geometry of evaluation: :func:`random_jitter` with load_size = image_size,
-    a centred crop and no mirror (``resize_and_crop``: only a resize to image_size).
+    """Evaluation geometry: :func:`random_jitter` with load_size = image_size, centred crop, no mirror.
 
     Example:
         >>> cfg = Pix2PixConfig(image_size=64, load_size=72)

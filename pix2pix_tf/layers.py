@@ -1,14 +1,9 @@
 """The layers that make pix2pix's inference special: BatchNorm and dropout that stay on.
 
-Two layers here differ from their Keras parents only at *inference* time, which is where
-pix2pix differs from most networks (section 3.3: "at inference time, we run the generator
-net in exactly the same manner as during the training phase"):
-
-* :class:`BatchNorm` can normalise with the statistics of the test batch (the paper), with
-  per-image statistics (deterministic and batch-independent), or with the usual moving
-  averages.
-* :class:`NoiseDropout` can keep dropping units at inference ("dropout as noise").
-
+They differ from their Keras parents only at inference, as pix2pix does (section 3.3: "at inference
+time, we run the generator net in exactly the same manner as during the training phase"):
+:class:`BatchNorm` can use the test batch's statistics (the paper), per-image ones or the moving
+averages; :class:`NoiseDropout` can keep dropping units ("dropout as noise").
 :func:`set_inference_mode` switches every such layer of a model at once.
 
 Example:
@@ -35,14 +30,10 @@ MODE_TABLE = {
 
 @keras.saving.register_keras_serializable(package="pix2pix_tf")
 class BatchNorm(keras.layers.BatchNormalization):
-    """Batch normalisation whose inference-time statistics are selectable.
+    """Keras' BatchNormalization, with ``inference_stats`` selecting the statistics at inference.
 
-    Args:
-        inference_stats: "batch" (statistics of the current batch, no update of the moving
-            averages), "instance" (statistics of each image alone; equals training-time BN
-            at batch size 1) or "moving" (Keras' usual moving averages).
-
-    Training behaviour (``training=True``) is Keras' BatchNormalization.
+    "batch" (the current batch's, moving averages not updated), "instance" (each image's alone; equals
+    training-time BN at batch size 1) or "moving" (Keras' usual moving averages).
     """
 
     def __init__(self, inference_stats: str = "instance", **kwargs):
@@ -65,12 +56,7 @@ class BatchNorm(keras.layers.BatchNormalization):
 
 @keras.saving.register_keras_serializable(package="pix2pix_tf")
 class NoiseDropout(keras.layers.Dropout):
-    """Dropout that can stay active at inference time, as the paper's source of noise.
-
-    Args:
-        rate: fraction of units dropped.
-        at_inference: keep dropping when ``training`` is False (paper mode).
-    """
+    """Dropout that keeps dropping at inference when ``at_inference`` (the paper's source of noise)."""
 
     def __init__(self, rate, at_inference: bool = False, **kwargs):
         super().__init__(rate, **kwargs)
@@ -94,23 +80,17 @@ def walk_layers(layer):
 
 
 def dropout_seed_states(model: keras.Model) -> list:
-    """The random-seed state variables of the model's dropout layers.
-
-    Keras keeps them outside TensorFlow's object graph; checkpoints and SavedModels that must
-    reproduce (or keep drawing) the dropout noise track them explicitly.
-    """
+    """The seed-state variables of the model's dropout layers, which Keras keeps outside TensorFlow's
+    object graph: checkpoints and SavedModels that must reproduce the noise track them explicitly."""
     return [layer.seed_generator.state for layer in walk_layers(model) if isinstance(layer, NoiseDropout)]
 
 
 def set_inference_mode(model: keras.Model, mode: str) -> keras.Model:
     """Switch every :class:`BatchNorm` and :class:`NoiseDropout` in ``model`` to ``mode``.
 
-    Modes: "paper" (test-batch statistics, dropout on: stochastic), "deterministic"
-    (per-image statistics, no dropout) and "moving_average" (Keras' default inference).
-    Functions traced before the switch keep the old behaviour: trace (or export) after it.
-
-    Returns:
-        The same model, for chaining.
+    Modes: "paper" (test-batch statistics, dropout on: stochastic), "deterministic" (per-image
+    statistics, no dropout), "moving_average" (Keras' default). Returns ``model``. Functions traced
+    before the switch keep the old behaviour: trace (or export) after it.
     """
     if mode not in MODE_TABLE:
         raise ValueError(f"unknown inference mode {mode!r}; choose one of {', '.join(INFERENCE_MODES)}")
@@ -124,5 +104,3 @@ def set_inference_mode(model: keras.Model, mode: str) -> keras.Model:
         if hasattr(model, attr):
             setattr(model, attr, None)
     return model
-
-

@@ -1,4 +1,8 @@
-"""Image-quality metrics of generated images: L1, PSNR and SSIM per image, and FID."""
+"""Image-quality metrics of generated images: L1, PSNR and SSIM per image, and FID.
+
+The paper (section 4.1) scores with AMT perceptual studies and the FCN-score; these are the
+common automatic measures that complement them.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +12,19 @@ import tensorflow as tf
 
 
 def image_metrics(target: tf.Tensor, generated: tf.Tensor) -> dict[str, tf.Tensor]:
-    """Per-image L1 (in [-1, 1] units, like the loss), PSNR (dB) and SSIM on [0, 1] images.
-
-    Returns:
-        dict of (batch,) float32 tensors: "l1", "psnr", "ssim".
-    """
+    """Per-image "l1" (in [-1, 1] units, like the loss), "psnr" (dB) and "ssim" on [0, 1] images: (batch,) float32."""
     y = (tf.cast(target, tf.float32) + 1.0) / 2.0
     g = (tf.clip_by_value(tf.cast(generated, tf.float32), -1.0, 1.0) + 1.0) / 2.0
     l1 = tf.reduce_mean(tf.abs(y - g), axis=[1, 2, 3]) * 2.0
     return {"l1": l1, "psnr": tf.image.psnr(y, g, max_val=1.0), "ssim": tf.image.ssim(y, g, max_val=1.0)}
 
 
-
 # ----------------------------------------------------------------------------- FID
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2).
 
-    d^2 = |mu1 - mu2|^2 + tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2)), with the trace of the
-    matrix square root computed as the sum of sqrt(eigenvalues) of the symmetric PSD matrix
-    sigma1^(1/2) sigma2 sigma1^(1/2) (same eigenvalues as sigma1 sigma2), in float64.
+    d^2 = |mu1 - mu2|^2 + tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2)), in float64; the trace of the root
+    is the sum of sqrt(eigenvalues) of the symmetric PSD sigma1^(1/2) sigma2 sigma1^(1/2) (same as sigma1 sigma2).
 
     Reference: Heusel et al. 2017, "GANs Trained by a Two Time-Scale Update Rule...", eq. 6.
     """
@@ -48,13 +46,9 @@ def fid_from_features(features1, features2) -> float:
 
 
 def inception_feature_extractor(weights: str | None = "imagenet"):
-    """Inception-v3 pool features (2048-d) for images in [-1, 1], any size.
+    """A function (batch, H, W, 3) in [-1, 1] -> (batch, 2048) float32 numpy Inception-v3 pool features.
 
-    Args:
-        weights: "imagenet" (downloaded by Keras on first use) or None (random: for tests).
-
-    Returns:
-        A function (batch, H, W, 3) in [-1, 1] -> (batch, 2048) float32 numpy array.
+    ``weights``: "imagenet" (downloaded by Keras on first use) or None (random: for tests).
     """
     net = keras.applications.InceptionV3(include_top=False, pooling="avg", weights=weights,
                                          input_shape=(299, 299, 3))

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from conftest import make_pair, write_image
 from pix2pix_tf.config import Pix2PixConfig, Pix2PixError
+from pix2pix_tf.successors.config import SuccessorConfig
 from pix2pix_tf.data import (DataError, generator_stride, load_pair_file, make_dataset,
                              preprocessed_shape, split_pairs, to_uint8, train_image_shape)
 from pix2pix_tf.run.export import (export_saved_model, fully_convolutional, reflect_pad_to_multiple,
@@ -115,7 +116,8 @@ def test_crop_and_stride_rounding_refuse_with_the_file_named(tmp_path):
     assert generator_stride(deep) == 32
     with pytest.raises(DataError, match=r"x\.png: the height of a 70x38 input would become 32 px .* 16%"):
         preprocessed_shape(deep, 38, 70, name="x.png")
-    assert generator_stride(CFG.replace(net_g="resnet_6blocks", unet_depth=None)) == 4
+    resnet = SuccessorConfig(**{**CFG.to_dict(), "net_g": "resnet_6blocks", "unet_depth": None})  # CycleGAN's
+    assert generator_stride(resnet) == 4
 
 
 def test_colorization_input_is_the_grayscale_of_the_target(tmp_path):

@@ -14,6 +14,8 @@ from pix2pix_tf.course import diagrams  # noqa: E402
 from pix2pix_tf.config import Pix2PixConfig  # noqa: E402
 from pix2pix_tf.discriminator import build_discriminator, receptive_field  # noqa: E402
 from pix2pix_tf.generator import build_generator  # noqa: E402
+from pix2pix_tf.successors.config import SuccessorConfig  # noqa: E402
+from pix2pix_tf.successors.networks import build_successor_generator  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -79,10 +81,11 @@ def test_unet_follows_the_model_it_is_given():
 
 
 def test_unet_refuses_a_resnet_and_a_discriminator():
+    resnet = SuccessorConfig(**{**small().to_dict(), "net_g": "resnet_6blocks"})  # CycleGAN's: a successors' choice
     with pytest.raises(ValueError, match="ResNet"):
-        diagrams.draw_unet(small(net_g="resnet_6blocks"))
+        diagrams.draw_unet(resnet)
     with pytest.raises(ValueError, match="residual"):
-        diagrams.draw_unet(build_generator(small(net_g="resnet_6blocks")))
+        diagrams.draw_unet(build_successor_generator(resnet))
     with pytest.raises(ValueError, match="encoder"):
         diagrams.draw_unet(build_discriminator(small()))
 

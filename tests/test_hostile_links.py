@@ -269,7 +269,7 @@ def test_a_run_that_fails_before_its_first_checkpoint_leaves_nothing(trained_run
 
 
 def test_a_failed_start_in_an_existing_empty_folder_leaves_it_empty(trained_run, tmp_path, capsys, monkeypatch):
-    from pix2pix_tf.run import train as train_module
+    from pix2pix_tf import model as train_module  # Pix2Pix, whose fit the run calls
 
     root, _, _ = trained_run
     out = tmp_path / "mine"

@@ -325,7 +325,7 @@ def test_a_stale_lock_from_a_killed_process_is_taken_over(capsys, data, run):
 
 # ------------------------------------------------------------------ files changing under us
 def test_a_training_file_that_disappears_mid_run_is_named(capsys, monkeypatch, trained_run, tmp_path):
-    from pix2pix_tf.run import train as train_module
+    from pix2pix_tf import model as train_module  # Pix2Pix, whose fit the run calls
 
     data = Path(shutil.copytree(trained_run[0] / "data", tmp_path / "data"))
     victim = data / "train" / "003.png"

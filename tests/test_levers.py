@@ -1,5 +1,7 @@
 """Issue 17: the quality levers of pix2pix's successors, each a config field, off by default.
 
+Since issue 25 they are their own config (SuccessorConfig) and model (SuccessorPix2Pix).
+
 EMA of G's weights, pix2pixHD's feature matching and multi-scale D, hinge loss, spectral
 normalization of D, a perceptual loss from a local file, resize-convolution upsampling, and
 the presets. Each lever's maths is checked on real tensors at 32x32 with 4-filter networks.
@@ -18,26 +20,27 @@ import tensorflow as tf
 
 from pix2pix_tf.fast.transform import speed_up
 from pix2pix_tf.apps import cli, cli_parser
-from pix2pix_tf.blocks import resize_conv
-from pix2pix_tf.config import PRESETS, ConfigError, Pix2PixConfig
+from pix2pix_tf.config import ConfigError, Pix2PixConfig
 from pix2pix_tf.course.diagram_layouts import patchgan_layout
 from pix2pix_tf.layers import walk_layers
-from pix2pix_tf.discriminator import (build_discriminator, discriminator_features, feature_layer_names,
-                                      receptive_field, receptive_fields)
-from pix2pix_tf.losses import (discriminator_loss, feature_matching_loss, gan_loss, generator_gan_loss,
-                               generator_loss, perceptual_loss)
-from pix2pix_tf.model import Pix2Pix, ema_decay_at, ema_update
 from pix2pix_tf.host.memory import parameter_count
+from pix2pix_tf.successors.config import PRESETS, SuccessorConfig, config_from_dict
+from pix2pix_tf.successors.losses import (discriminator_loss, feature_matching_loss, gan_loss,
+                                          generator_gan_loss, generator_loss, perceptual_loss)
+from pix2pix_tf.successors.model import SuccessorPix2Pix, ema_decay_at, ema_update
+from pix2pix_tf.successors.networks import (build_successor_discriminator as build_discriminator,
+                                            discriminator_features, feature_layer_names, receptive_field,
+                                            receptive_fields, resize_conv)
 
 TINY = dict(image_size=32, load_size=32, ngf=4, ndf=4)
 LEVERS = ("ema_decay", "lambda_fm", "num_d", "spectral_norm", "lambda_perceptual", "perceptual_weights")
 
 
-def _model(seed=0, **changes) -> Pix2Pix:
+def _model(seed=0, conv_impl="auto", **changes) -> SuccessorPix2Pix:
     keras.utils.set_random_seed(seed)
-    model = Pix2Pix.from_config_object(Pix2PixConfig(**{**TINY, **changes}))
+    model = SuccessorPix2Pix.from_config_object(SuccessorConfig(**{**TINY, **changes}))
     model.compile()
-    return speed_up(model)  # as a run trains it
+    return speed_up(model, conv_impl)  # as a run trains it
 
 
 def _batch(seed=0, n=2):
@@ -49,11 +52,14 @@ def _batch(seed=0, n=2):
 
 # ------------------------------------------------------------------ config, presets, CLI
 def test_levers_are_off_by_default_and_old_configs_load():
-    cfg = Pix2PixConfig()
+    cfg = SuccessorConfig()
     assert (cfg.ema_decay, cfg.lambda_fm, cfg.num_d, cfg.spectral_norm, cfg.lambda_perceptual,
             cfg.perceptual_weights, cfg.gan_mode) == (0.0, 0.0, 1, False, 0.0, "", "vanilla")
-    old = {k: v for k, v in Pix2PixConfig(**TINY).to_dict().items() if k not in LEVERS}  # a config.json from before
-    assert Pix2PixConfig.from_dict(old) == Pix2PixConfig(**TINY)
+    old = {k: v for k, v in SuccessorConfig(**TINY).to_dict().items() if k not in LEVERS}  # a config.json from before
+    assert SuccessorConfig.from_dict(old) == SuccessorConfig(**TINY)
+    # every config.json reads back as the smallest class: levers at their defaults are the paper's
+    assert config_from_dict(SuccessorConfig(**TINY).to_dict()) == Pix2PixConfig(**TINY)
+    assert type(config_from_dict(SuccessorConfig(**TINY, num_d=2).to_dict())) is SuccessorConfig
     model = _model()
     assert model.ema_generator is None and model.inference_generator is model.generator
     assert sorted(model.train_step(_batch())) == ["d_fake", "d_loss", "d_real", "g_gan", "g_l1", "g_total"]
@@ -70,14 +76,14 @@ def test_levers_are_off_by_default_and_old_configs_load():
 ])
 def test_bad_lever_values_are_refused_in_one_line_naming_the_field(changes, field):
     with pytest.raises(ConfigError) as e:
-        Pix2PixConfig(**{**TINY, **changes})
+        SuccessorConfig(**{**TINY, **changes})
     assert e.value.field == field and f"'{field}'" in str(e.value) and "\n" not in str(e.value)
 
 
 def test_check_trainable_refuses_a_d_too_deep_for_its_smallest_scale():
-    Pix2PixConfig(**TINY, num_d=2, n_layers_d=2).check_trainable()  # 16 pixels / 4 >= 3
+    SuccessorConfig(**TINY, num_d=2, n_layers_d=2).check_trainable()  # 16 pixels / 4 >= 3
     with pytest.raises(ConfigError, match="n_layers_d.*smallest scale") as e:
-        Pix2PixConfig(**TINY, num_d=2, n_layers_d=3).check_trainable()  # 16 / 8 < 3
+        SuccessorConfig(**TINY, num_d=2, n_layers_d=3).check_trainable()  # 16 / 8 < 3
     assert e.value.field == "n_layers_d"
 
 
@@ -85,7 +91,7 @@ def test_check_trainable_refuses_a_missing_or_wrong_perceptual_file(tmp_path):
     missing = tmp_path / "vgg19_notop.h5"
     for path, why in ((missing, "file not found"), (tmp_path, "must be a .keras"),
                       (tmp_path / "weights.pt", "must be a .keras")):
-        cfg = Pix2PixConfig(**TINY, lambda_perceptual=1.0, perceptual_weights=str(path))  # valid as a config
+        cfg = SuccessorConfig(**TINY, lambda_perceptual=1.0, perceptual_weights=str(path))  # valid as a config
         with pytest.raises(ConfigError, match=why) as e:
             cfg.check_trainable()
         assert e.value.field == "perceptual_weights" and str(path) in str(e.value)
@@ -93,15 +99,15 @@ def test_check_trainable_refuses_a_missing_or_wrong_perceptual_file(tmp_path):
 
 
 def test_presets_and_overrides():
-    assert PRESETS["paper"] == {} and Pix2PixConfig.preset("paper") == Pix2PixConfig()
-    q = Pix2PixConfig.preset("quality", **TINY, n_layers_d=2, lambda_fm=1.0)
-    assert q == Pix2PixConfig(**TINY, n_layers_d=2, **{**PRESETS["quality"], "lambda_fm": 1.0})
+    assert PRESETS["paper"] == {} and SuccessorConfig.preset("paper") == SuccessorConfig()
+    q = SuccessorConfig.preset("quality", **TINY, n_layers_d=2, lambda_fm=1.0)
+    assert q == SuccessorConfig(**TINY, n_layers_d=2, **{**PRESETS["quality"], "lambda_fm": 1.0})
     assert q.ema_decay == PRESETS["quality"]["ema_decay"] > 0 and q.lambda_fm == 1.0 and q.image_size == 32
     assert q.spectral_norm is True and PRESETS["quality"] == {"ema_decay": 0.999, "spectral_norm": True}
     with pytest.raises(ConfigError) as e:
-        Pix2PixConfig.preset("best")
+        SuccessorConfig.preset("best")
     assert str(e.value) == "unknown preset 'best'; known presets: paper, quality, lite32, lite16"
-    assert Pix2PixConfig.preset("lite16").ngf == 16 and Pix2PixConfig.preset("lite32", ndf=8).ngf == 32
+    assert SuccessorConfig.preset("lite16").ngf == 16 and SuccessorConfig.preset("lite32", ndf=8).ngf == 32
 
 
 def _train_args(*flags):
@@ -132,13 +138,13 @@ def test_preset_with_resume_is_checked_like_the_flags(tmp_path, capsys):
     (run / "checkpoints").mkdir(parents=True)
     (run / "checkpoints" / "ckpt-1.index").write_bytes(b"")
     saved = {**TINY, "load_size": 36, "n_layers_d": 2}  # what --image-size 32 --n-layers-d 2 give
-    Pix2PixConfig(**saved).save(run / "config.json")
+    SuccessorConfig(**saved).save(run / "config.json")
     base = ["train", "--data", str(tmp_path), "--out", str(run), "--resume", "--image-size", "32",
             "--n-layers-d", "2", "--ngf", "4"]  # ngf: the lite presets set it, so it is checked too
     assert cli.main(base + ["--preset", "quality"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--resume: ema_decay is 0.0 in" in err and "flags say 0.999" in err and "\n" not in err
-    Pix2PixConfig.preset("quality", **saved).save(run / "config.json")
+    SuccessorConfig.preset("quality", **saved).save(run / "config.json")
     assert cli.main(base + ["--preset", "quality"]) != 2 or "ema_decay" not in capsys.readouterr().err
     assert cli.main(base + ["--preset", "paper"]) == 2  # "paper" sets the levers back to the defaults
     assert "flags say 0.0" in capsys.readouterr().err
@@ -157,6 +163,21 @@ def test_hinge_loss_by_hand():
     np.testing.assert_allclose([float(g_total), float(g_gan), float(g_l1)], [3.0, -2.0, 0.5])
 
 
+def test_hinge_losses_on_random_logits():
+    """The hinge terms against numpy on random patch logits (moved from tests/core: not the paper's)."""
+    rng = np.random.default_rng(0)
+    r, f = rng.normal(0, 2, (2, 6, 6, 1)), rng.normal(0, 2, (2, 6, 6, 1))
+    target, generated = rng.uniform(-1, 1, (2, 16, 16, 3)), rng.uniform(-1, 1, (2, 16, 16, 3))
+    total, real, fake = discriminator_loss(tf.constant(r, tf.float32), tf.constant(f, tf.float32), "hinge")
+    want_real, want_fake = np.mean(np.maximum(0, 1 - r)), np.mean(np.maximum(0, 1 + f))
+    np.testing.assert_allclose([float(total), float(real), float(fake)],
+                               [0.5 * (want_real + want_fake), want_real, want_fake], rtol=1e-5)
+    g_total, gan, _ = generator_loss(tf.constant(f, tf.float32), tf.constant(target, tf.float32),
+                                     tf.constant(generated, tf.float32), 100.0, "hinge")
+    l1 = np.mean(np.abs(target - generated))
+    np.testing.assert_allclose([float(g_total), float(gan)], [-np.mean(f) + 100.0 * l1, -np.mean(f)], rtol=1e-5)
+
+
 # ------------------------------------------------------------------ multi-scale D
 def test_gan_losses_average_over_the_scales():
     a, b = tf.constant([0.5, -2.0]), tf.constant([[1.0, 3.0, -1.0, 0.0]])
@@ -169,7 +190,7 @@ def test_gan_losses_average_over_the_scales():
 
 
 def test_multiscale_d_runs_the_same_patchgan_on_average_pooled_pairs():
-    cfg = Pix2PixConfig(**TINY, n_layers_d=2, num_d=2, norm="none")
+    cfg = SuccessorConfig(**TINY, n_layers_d=2, num_d=2, norm="none")
     keras.utils.set_random_seed(0)
     d = build_discriminator(cfg)
     assert d.name == "multiscale_patchgan_discriminator"
@@ -201,13 +222,13 @@ def test_multiscale_d_runs_the_same_patchgan_on_average_pooled_pairs():
 
 
 def test_receptive_fields_per_scale_in_full_size_pixels():
-    paper = build_discriminator(Pix2PixConfig(ndf=4, num_d=3))  # 256x256, the 70x70 PatchGAN
+    paper = build_discriminator(SuccessorConfig(ndf=4, num_d=3))  # 256x256, the 70x70 PatchGAN
     assert receptive_fields(paper) == [70, 3 + 69 * 2, 7 + 69 * 4] == [70, 141, 283]
     assert receptive_field(paper) == 70  # the full-size scale
-    assert receptive_fields(build_discriminator(Pix2PixConfig(ndf=4))) == [70]
-    assert receptive_fields(build_discriminator(Pix2PixConfig(ndf=4, num_d=2, spectral_norm=True))) == [70, 141]
+    assert receptive_fields(build_discriminator(SuccessorConfig(ndf=4))) == [70]
+    assert receptive_fields(build_discriminator(SuccessorConfig(ndf=4, num_d=2, spectral_norm=True))) == [70, 141]
     # measured: the window of input pixels that move the centre logit of each scale
-    cfg = Pix2PixConfig(image_size=128, load_size=128, ndf=4, n_layers_d=1, num_d=2, norm="none",
+    cfg = SuccessorConfig(image_size=128, load_size=128, ndf=4, n_layers_d=1, num_d=2, norm="none",
                         loss="gan")  # D sees the image alone: one input
     keras.utils.set_random_seed(0)
     d = build_discriminator(cfg)
@@ -226,8 +247,8 @@ def test_receptive_fields_per_scale_in_full_size_pixels():
 
 def test_diagram_refuses_a_multiscale_d_clearly_and_draws_a_spectral_norm_d():
     with pytest.raises(ValueError, match="2 scales.*num_d=1"):
-        patchgan_layout(build_discriminator(Pix2PixConfig(**TINY, num_d=2, n_layers_d=2)))
-    layout = patchgan_layout(build_discriminator(Pix2PixConfig(**TINY, spectral_norm=True)))
+        patchgan_layout(build_discriminator(SuccessorConfig(**TINY, num_d=2, n_layers_d=2)))
+    layout = patchgan_layout(build_discriminator(SuccessorConfig(**TINY, spectral_norm=True)))
     assert layout.receptive_field == 70 and len(layout.layers) == 5
 
 
@@ -246,7 +267,7 @@ def test_feature_matching_loss_by_hand_and_real_features_are_constants():
 
 
 def test_d_features_share_d_and_feature_matching_enters_g_loss():
-    cfg = Pix2PixConfig(**TINY, num_d=2, n_layers_d=2, lambda_fm=10.0)
+    cfg = SuccessorConfig(**TINY, num_d=2, n_layers_d=2, lambda_fm=10.0)
     model = _model(**dataclasses.asdict(cfg))
     d = model.discriminator
     assert len(d.outputs) == 2  # D itself stays a logits model
@@ -332,7 +353,7 @@ def test_a_run_with_ema_exports_and_loads_the_average(tmp_path):
     from pix2pix_tf.run.train import train
 
     sample = Path(__file__).resolve().parents[1] / "data" / "facades_synthetic"
-    cfg = Pix2PixConfig(**{**TINY, "load_size": 35}, ema_decay=0.9, direction="BtoA")
+    cfg = SuccessorConfig(**{**TINY, "load_size": 35}, ema_decay=0.9, direction="BtoA")
     summary = train(cfg, sample, tmp_path / "run", steps=3, verbose=0)
     model = load_run(tmp_path / "run")
     x = tf.constant(np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 3)).astype("float32"))
@@ -364,7 +385,7 @@ def test_spectral_norm_keeps_d_kernels_at_unit_spectral_norm(conv_impl):
 
 
 def test_spectral_norm_leaves_receptive_field_and_names():
-    d = build_discriminator(Pix2PixConfig(**TINY, spectral_norm=True))
+    d = build_discriminator(SuccessorConfig(**TINY, spectral_norm=True))
     assert receptive_field(d) == 70
     assert [layer.name for layer in d.get_layer("down2").layers] == ["sn_conv", "norm", "lrelu"]
 
@@ -399,7 +420,7 @@ def test_perceptual_term_from_a_local_keras_file(tmp_path):
     assert loaded.weights == [0.5, 0.5] and loaded.model.trainable is False
     assert not any(v is w for v in model.weights for w in loaded.model.weights)  # not part of the run
     fake = tf.constant(np.random.default_rng(3).uniform(-1, 1, (2, 32, 32, 3)).astype("float32"))
-    total, extra = model._successor_terms(tf.constant(1.0), y, fake, None, None)
+    total, extra = model.successor_terms(tf.constant(1.0), y, fake, None, None)
     want = np.mean([np.abs(a - b).mean() for a, b in zip(net(y), net(fake))])
     assert float(extra["g_perceptual"]) == pytest.approx(float(want), rel=1e-5)  # 0.5 * each map's L1
     assert float(total) == pytest.approx(1.0 + 2.0 * float(want), rel=1e-5)
@@ -420,7 +441,7 @@ def test_an_unloadable_perceptual_file_is_refused_naming_the_field(tmp_path):
 # ------------------------------------------------------------------ resize-convolution upsampling
 def test_resize_conv_is_nearest_2x_then_a_3x3_convolution():
     keras.utils.set_random_seed(0)
-    layers = resize_conv(5, Pix2PixConfig(**TINY, upsample="resize"), use_bias=True)
+    layers = resize_conv(5, SuccessorConfig(**TINY, upsample="resize"), use_bias=True)
     block = keras.Sequential(layers)
     x = np.random.default_rng(0).uniform(-1, 1, (2, 4, 4, 3)).astype("float32")
     got = block(x).numpy()  # (2, 8, 8, 5)

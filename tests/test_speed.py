@@ -14,13 +14,14 @@ import tensorflow as tf
 
 from pix2pix_tf.fast.matmul import (HANDWRITTEN_GRAD_MIN_ROWS, MatmulConv2D, MatmulConv2DTranspose,
                                     times_weight, times_weight_t)
-from pix2pix_tf.config import ConfigError, Pix2PixConfig
+from pix2pix_tf.config import ConfigError
 from pix2pix_tf.fast.distribute import StrategyError, check_global_batch, make_strategy
 from pix2pix_tf.fast.adam import FusedAdam
 from pix2pix_tf.fast.matmul import SmallMapMatmul
 from pix2pix_tf.fast.transform import speed_up
 from pix2pix_tf.layers import walk_layers
 from pix2pix_tf.model import Pix2Pix
+from pix2pix_tf.run.options import RunOptions
 from pix2pix_tf.fast import precision as precision_module
 from pix2pix_tf.fast.precision import auto_precision, precision_scope, resolve_precision
 
@@ -182,7 +183,7 @@ def test_generator_conv_impls_agree(tiny_config):
     gens = []
     for impl in ("native", "matmul"):
         keras.utils.set_random_seed(0)
-        gens.append(speed_up(Pix2Pix.from_config_object(cfg.replace(conv_impl=impl))).generator)
+        gens.append(speed_up(Pix2Pix.from_config_object(cfg), conv_impl=impl).generator)
     assert not any(isinstance(l, SmallMapMatmul) and l.max_matmul_size for l in walk_layers(gens[0]))
     assert any(isinstance(l, SmallMapMatmul) and l.max_matmul_size for l in walk_layers(gens[1]))
     gens[1].set_weights(gens[0].get_weights())
@@ -190,7 +191,7 @@ def test_generator_conv_impls_agree(tiny_config):
     a, b = (g(x, training=True) for g in gens)
     assert float(tf.reduce_max(tf.abs(a - b))) < 1e-5
     with pytest.raises(ConfigError, match="conv_impl"):
-        cfg.replace(conv_impl="fast")
+        RunOptions(conv_impl="fast")
 
 
 def test_precision_policies(tiny_config):
@@ -205,7 +206,7 @@ def test_precision_policies(tiny_config):
     assert keras.config.dtype_policy().name == before  # restored
     assert layer.compute_dtype == "bfloat16" and layer.variable_dtype == "float32"
 
-    model = Pix2Pix.from_config_object(tiny_config.replace(precision="mixed_bfloat16"))
+    model = Pix2Pix.from_config_object(tiny_config, precision="mixed_bfloat16")
     assert model.precision == "mixed_bfloat16"
     x, y = _batch(tiny_config.image_size)
     assert model.generator(x).dtype == tf.float32  # tanh output stays float32
@@ -244,7 +245,7 @@ def test_mixed_precision_train_steps_track_float32(tiny_config, precision):
     losses = {}
     for p in ("float32", precision):
         keras.utils.set_random_seed(0)
-        model = Pix2Pix.from_config_object(cfg.replace(precision=p))
+        model = Pix2Pix.from_config_object(cfg, precision=p)
         model.compile()
         if p == "mixed_float16":
             assert isinstance(model.g_optimizer, keras.optimizers.LossScaleOptimizer)
@@ -288,11 +289,11 @@ _TWO_REPLICAS = textwrap.dedent('''
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras, numpy as np
-    from pix2pix_tf.config import Pix2PixConfig
     from pix2pix_tf.fast.distribute import make_strategy, check_global_batch
-    from pix2pix_tf.model import Pix2Pix
+    from pix2pix_tf.successors.config import SuccessorConfig
+    from pix2pix_tf.successors.model import SuccessorPix2Pix as Pix2Pix
 
-    cfg = Pix2PixConfig(image_size=32, load_size=32, ngf=8, ndf=8, dropout_rate=0.0,
+    cfg = SuccessorConfig(image_size=32, load_size=32, ngf=8, ndf=8, dropout_rate=0.0,
                         sync_batch_norm=True, batch_size=2, ema_decay=0.9)  # EMA: updated once per step
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32")

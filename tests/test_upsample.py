@@ -1,4 +1,6 @@
-"""The two switches of notebook 08: the decoder's upsampling and D's learning-rate scale."""
+"""The two switches of notebook 08: the decoder's upsampling and D's learning-rate scale.
+
+Resize-convolution is a lever of pix2pix's successors: SuccessorConfig(upsample="resize")."""
 
 from __future__ import annotations
 
@@ -9,14 +11,15 @@ import keras
 import numpy as np
 import pytest
 
-from pix2pix_tf.blocks import resize_conv, upsample
+from pix2pix_tf.blocks import upsample
 from pix2pix_tf.apps.cli_parser import _config_from_args, build_parser
 from pix2pix_tf.config import ConfigError, Pix2PixConfig, field_choices
 from pix2pix_tf.course.failures import checkerboard_energy
-from pix2pix_tf.generator import build_generator
 from pix2pix_tf.layers import walk_layers
 from pix2pix_tf.model import Pix2Pix, make_optimizer
 from pix2pix_tf.schedule import learning_rate
+from pix2pix_tf.successors.config import SuccessorConfig
+from pix2pix_tf.successors.networks import build_successor_generator, resize_conv, resize_upconv
 
 TINY = dict(image_size=64, load_size=64, ngf=8, ndf=8)
 
@@ -27,7 +30,7 @@ def _transposed(model):
 
 def _generator(seed=0, **changes):
     keras.utils.set_random_seed(seed)
-    return build_generator(Pix2PixConfig(**{**TINY, **changes}))
+    return build_successor_generator(SuccessorConfig(**{**TINY, **changes}))
 
 
 @pytest.mark.parametrize("net_g", ["unet", "encoder_decoder", "resnet_6blocks"])
@@ -53,8 +56,8 @@ def test_resize_generator_runs_at_any_size():
 
 
 def test_resize_block_doubles_the_size_with_a_3x3_kernel():
-    cfg = Pix2PixConfig(**TINY, upsample="resize")
-    block = upsample(16, cfg, apply_dropout=True, name="up1")
+    cfg = SuccessorConfig(**TINY, upsample="resize")
+    block = upsample(16, cfg, apply_dropout=True, name="up1", upconv=resize_upconv)
     assert block(np.zeros((1, 4, 4, 32), "float32")).shape == (1, 8, 8, 16)
     assert [layer.name for layer in block.layers] == ["resize", "resize_conv", "norm", "dropout", "relu"]
     assert tuple(block.get_layer("resize_conv").kernel.shape) == (3, 3, 32, 16)
@@ -116,20 +119,20 @@ def test_d_lr_scale_scales_only_the_discriminator_optimizer():
 
 
 def test_config_fields_validate_and_round_trip():
-    cfg = Pix2PixConfig()
+    cfg = SuccessorConfig()
     assert cfg.upsample == "transpose" and cfg.d_lr_scale == 1.0  # the paper
-    assert field_choices()["upsample"] == ("transpose", "resize")
-    changed = Pix2PixConfig(upsample="resize", d_lr_scale=10)
-    assert Pix2PixConfig.from_json(changed.to_json()) == changed
+    assert field_choices(SuccessorConfig)["upsample"] == ("transpose", "resize")
+    changed = SuccessorConfig(upsample="resize", d_lr_scale=10)
+    assert SuccessorConfig.from_json(changed.to_json()) == changed
     old = {k: v for k, v in cfg.to_dict().items() if k not in ("upsample", "d_lr_scale")}
-    assert Pix2PixConfig.from_dict(old) == cfg  # a config.json written before the fields existed
+    assert SuccessorConfig.from_dict(old) == cfg  # a config.json written before the fields existed
     for bad in (0, -1.0, float("nan"), float("inf"), "10", True):
         with pytest.raises(ConfigError, match="d_lr_scale") as info:
             Pix2PixConfig(d_lr_scale=bad)
         assert info.value.field == "d_lr_scale"
     for bad in ("bilinear", "", None):
         with pytest.raises(ConfigError, match="upsample.*transpose, resize"):
-            Pix2PixConfig(upsample=bad)
+            SuccessorConfig(upsample=bad)
 
 
 def test_cli_flags():

@@ -1,4 +1,5 @@
-"""The paper's generator / discriminator / objective variants (net_g, net_d, n_layers_d, loss)."""
+"""The paper's generator / discriminator / objective variants (net_g, net_d, n_layers_d, loss),
+and CycleGAN's ResNet generator (a successors' choice: SuccessorConfig, build_successor_generator)."""
 
 import math
 import re
@@ -10,9 +11,12 @@ import tensorflow as tf
 
 from pix2pix_tf import losses
 from pix2pix_tf.layers import BatchNorm, NoiseDropout, set_inference_mode, walk_layers
-from pix2pix_tf.config import NET_GS, ConfigError, Pix2PixConfig
+from pix2pix_tf.config import ConfigError
 from pix2pix_tf.discriminator import build_discriminator, discriminator_is_conditional, receptive_field
-from pix2pix_tf.generator import ReflectionPadding2D, build_generator
+from pix2pix_tf.successors.config import NET_GS, SuccessorConfig
+from pix2pix_tf.successors.model import model_class
+from pix2pix_tf.successors.networks import build_successor_generator as build_generator
+from pix2pix_tf.successors.resnet import ReflectionPadding2D
 
 SMALL = dict(image_size=64, load_size=72, ngf=8, ndf=8)
 # the smallest image each generator accepts in these tests
@@ -32,7 +36,7 @@ def _of_type(model: keras.Model, cls) -> list:
 def test_every_generator_maps_images_to_tanh_images(net_g):
     keras.utils.set_random_seed(0)
     size = TEST_SIZE.get(net_g, 64)
-    cfg = Pix2PixConfig(**{**SMALL, "image_size": size, "load_size": size}, net_g=net_g, output_channels=1)
+    cfg = SuccessorConfig(**{**SMALL, "image_size": size, "load_size": size}, net_g=net_g, output_channels=1)
     g = build_generator(cfg)
     assert g.name == f"{net_g}_generator"
     x = tf.random.uniform((2, size, size, 3), -1, 1)
@@ -43,13 +47,13 @@ def test_every_generator_maps_images_to_tanh_images(net_g):
 
 
 def test_encoder_decoder_is_the_unet_minus_its_skips():
-    unet = build_generator(Pix2PixConfig(**SMALL))
-    enc_dec = build_generator(Pix2PixConfig(**SMALL, net_g="encoder_decoder"))
+    unet = build_generator(SuccessorConfig(**SMALL))
+    enc_dec = build_generator(SuccessorConfig(**SMALL, net_g="encoder_decoder"))
     assert len(_of_type(unet, keras.layers.Concatenate)) == 5  # depth 6 at 64: 5 skips
     assert _of_type(enc_dec, keras.layers.Concatenate) == []
     assert [layer.name for layer in enc_dec.layers] == \
         [layer.name for layer in unet.layers if not layer.name.startswith("skip")]
-    legacy = build_generator(Pix2PixConfig(**SMALL), skip_connections=False)  # pre-net_g spelling
+    legacy = build_generator(SuccessorConfig(**SMALL), skip_connections=False)  # pre-net_g spelling
     assert legacy.name == "encoder_decoder_generator" and _trainable(legacy) == _trainable(enc_dec)
 
 
@@ -63,19 +67,19 @@ def test_encoder_decoder_is_the_unet_minus_its_skips():
 ])
 def test_sizes_a_generator_cannot_take_name_the_field(changes, field):
     with pytest.raises(ConfigError, match=f"'{field}'"):
-        Pix2PixConfig(**{**SMALL, **changes})
+        SuccessorConfig(**{**SMALL, **changes})
 
 
 def test_generator_depths():
-    assert Pix2PixConfig(image_size=512, load_size=572, net_g="unet_256").generator_depth == 8
-    assert Pix2PixConfig(image_size=256, load_size=286, net_g="unet_128").generator_depth == 7
-    assert Pix2PixConfig(**{**SMALL, "image_size": 68}, net_g="resnet_6blocks").generator_depth == 2
-    g = build_generator(Pix2PixConfig(**{**SMALL, "image_size": 68}, net_g="resnet_6blocks"))
+    assert SuccessorConfig(image_size=512, load_size=572, net_g="unet_256").generator_depth == 8
+    assert SuccessorConfig(image_size=256, load_size=286, net_g="unet_128").generator_depth == 7
+    assert SuccessorConfig(**{**SMALL, "image_size": 68}, net_g="resnet_6blocks").generator_depth == 2
+    g = build_generator(SuccessorConfig(**{**SMALL, "image_size": 68}, net_g="resnet_6blocks"))
     assert g.output_shape == (None, 68, 68, 3)  # 68 = 4 * 17: fine for the ResNet, not a U-Net
 
 
 def test_resnet_layout():
-    cfg = Pix2PixConfig(**SMALL, net_g="resnet_9blocks")
+    cfg = SuccessorConfig(**SMALL, net_g="resnet_9blocks")
     g = build_generator(cfg)
     blocks = [layer for layer in g.layers if re.fullmatch(r"resblock\d+", layer.name)]
     assert len(blocks) == 9
@@ -99,7 +103,7 @@ def test_resnet_layout():
 
 def test_resnet_follows_the_inference_modes():
     keras.utils.set_random_seed(0)
-    g = build_generator(Pix2PixConfig(**SMALL, net_g="resnet_6blocks"))
+    g = build_generator(SuccessorConfig(**SMALL, net_g="resnet_6blocks"))
     x = tf.random.uniform((2, 64, 64, 3), -1, 1)
     np.testing.assert_array_equal(g(x).numpy(), g(x).numpy())  # deterministic by default
     np.testing.assert_allclose(g(x[:1]).numpy(), g(x)[:1].numpy(), atol=1e-5)  # batch-independent
@@ -110,7 +114,7 @@ def test_resnet_follows_the_inference_modes():
 def test_resnet_under_mixed_precision_keeps_a_float32_output():
     try:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
-        g = build_generator(Pix2PixConfig(**SMALL, net_g="resnet_6blocks"))
+        g = build_generator(SuccessorConfig(**SMALL, net_g="resnet_6blocks"))
         assert g.get_layer("resblock1").output.dtype == "bfloat16"
         assert g(tf.zeros((1, 64, 64, 3)), training=True).dtype == tf.float32
     finally:
@@ -126,7 +130,7 @@ def test_reflection_padding_mirrors_without_repeating_the_edge():
 
 def test_resnet_rejects_skip_connections_flag():
     with pytest.raises(ValueError, match="U-Nets"):
-        build_generator(Pix2PixConfig(**SMALL, net_g="resnet_6blocks"), skip_connections=False)
+        build_generator(SuccessorConfig(**SMALL, net_g="resnet_6blocks"), skip_connections=False)
 
 
 # trainable parameters at 256x256, ngf=64, RGB -> RGB, batch norm
@@ -145,11 +149,11 @@ G_PARAMS = {
 
 @pytest.mark.parametrize("net_g", NET_GS)
 def test_generator_parameter_counts_at_256(net_g):
-    assert _trainable(build_generator(Pix2PixConfig(net_g=net_g))) == G_PARAMS[net_g]
+    assert _trainable(build_generator(SuccessorConfig(net_g=net_g))) == G_PARAMS[net_g]
 
 
 def test_instance_norm_is_group_norm_with_one_group_per_channel():
-    cfg = Pix2PixConfig(**SMALL, norm="instance", net_g="resnet_6blocks")
+    cfg = SuccessorConfig(**SMALL, norm="instance", net_g="resnet_6blocks")
     for model in (build_generator(cfg), build_generator(cfg.replace(net_g="unet")), build_discriminator(cfg)):
         norms = _of_type(model, keras.layers.GroupNormalization)
         assert norms and not _of_type(model, keras.layers.BatchNormalization)
@@ -169,7 +173,7 @@ def test_instance_norm_is_group_norm_with_one_group_per_channel():
     ("patch", 5, 128, 286, 2),
 ])
 def test_discriminator_shapes_and_receptive_fields(net_d, n_layers, size, rf, patch):
-    cfg = Pix2PixConfig(**{**SMALL, "image_size": size, "load_size": size}, net_d=net_d, n_layers_d=n_layers)
+    cfg = SuccessorConfig(**{**SMALL, "image_size": size, "load_size": size}, net_d=net_d, n_layers_d=n_layers)
     d = build_discriminator(cfg)
     assert receptive_field(d) == rf
     x = tf.random.uniform((2, size, size, 3), -1, 1)
@@ -183,7 +187,7 @@ def test_discriminator_shapes_and_receptive_fields(net_d, n_layers, size, rf, pa
 def test_receptive_field_measured_by_gradients(net_d, n_layers, size, rf):
     """A centre logit's input gradient is non-zero on exactly an rf x rf window."""
     keras.utils.set_random_seed(1)
-    cfg = Pix2PixConfig(image_size=size, load_size=size, ndf=4, norm="none",  # BN couples all pixels
+    cfg = SuccessorConfig(image_size=size, load_size=size, ndf=4, norm="none",  # BN couples all pixels
                         net_d=net_d, n_layers_d=n_layers)
     d = build_discriminator(cfg)
     x = tf.random.uniform((1, size, size, 3), -1, 1)
@@ -201,14 +205,14 @@ def test_receptive_field_measured_by_gradients(net_d, n_layers, size, rf):
 
 def test_too_deep_patchgan_names_n_layers_d():
     with pytest.raises(ConfigError, match="'n_layers_d'"):
-        build_discriminator(Pix2PixConfig(**SMALL, n_layers_d=5))  # 64 / 32 = 2 < 3
+        build_discriminator(SuccessorConfig(**SMALL, n_layers_d=5))  # 64 / 32 = 2 < 3
 
 
 @pytest.mark.parametrize("loss,conditional", [
     ("l1+cgan", True), ("cgan", True), ("l1+gan", False), ("gan", False), ("l1", False)])
 @pytest.mark.parametrize("net_d", ["patch", "pixel"])
 def test_unconditional_discriminator_sees_only_the_output(loss, conditional, net_d):
-    cfg = Pix2PixConfig(**SMALL, loss=loss, net_d=net_d, input_channels=3, output_channels=1)
+    cfg = SuccessorConfig(**SMALL, loss=loss, net_d=net_d, input_channels=3, output_channels=1)
     assert discriminator_is_conditional(cfg) is conditional
     d = build_discriminator(cfg)
     y = tf.random.uniform((2, 64, 64, 1), -1, 1)
@@ -228,7 +232,7 @@ D_PARAMS = [("pixel", 3, 9_025), ("patch", 1, 139_585), ("patch", 3, 2_768_705),
 
 @pytest.mark.parametrize("net_d,n_layers,params", D_PARAMS)
 def test_discriminator_parameter_counts_at_256(net_d, n_layers, params):
-    assert _trainable(build_discriminator(Pix2PixConfig(net_d=net_d, n_layers_d=n_layers))) == params
+    assert _trainable(build_discriminator(SuccessorConfig(net_d=net_d, n_layers_d=n_layers))) == params
 
 
 # ---------------------------------------------------------------------------------- losses
@@ -321,10 +325,9 @@ _STEP_VARIANTS = {
 @pytest.mark.parametrize("name", list(_STEP_VARIANTS))
 def test_one_train_step_of_each_variant(name):
     """Pix2Pix.train_step runs for every variant: finite losses, G moves, D moves iff it is used."""
-    from pix2pix_tf.model import Pix2Pix
-    cfg = Pix2PixConfig(**{**SMALL, **_STEP_VARIANTS[name]})
+    cfg = SuccessorConfig(**{**SMALL, **_STEP_VARIANTS[name]})
     keras.utils.set_random_seed(0)
-    model = Pix2Pix.from_config_object(cfg)
+    model = model_class(cfg).from_config_object(cfg)
     model.compile()
     s = cfg.image_size
     x = tf.random.uniform((1, s, s, 3), -1, 1, seed=1)
@@ -346,10 +349,10 @@ def test_one_train_step_of_each_variant(name):
 
 def test_n_epochs_schedule_maps_to_linear_decay():
     """--n-epochs N --n-epochs-decay M: constant LR for N epochs, then linear decay to 0."""
-    from pix2pix_tf.schedule import epoch_schedule
+    from pix2pix_tf.apps.epochs import epoch_schedule
     from pix2pix_tf.config import Pix2PixError
     from pix2pix_tf.model import make_optimizer
-    cfg, epochs = epoch_schedule(Pix2PixConfig(), 3, 2)
+    cfg, epochs = epoch_schedule(SuccessorConfig(), 3, 2)
     assert epochs == 5 and cfg.lr_policy == "linear" and cfg.lr_decay_start == pytest.approx(0.6)
     spe = 10
     opt = make_optimizer(cfg, total_steps=epochs * spe)
@@ -359,8 +362,37 @@ def test_n_epochs_schedule_maps_to_linear_decay():
         return opt.learning_rate
     assert float(lr(0)) == pytest.approx(2e-4) and float(lr(3 * spe)) == pytest.approx(2e-4)
     assert float(lr(4 * spe)) == pytest.approx(1e-4) and float(lr(5 * spe)) == pytest.approx(0.0)
-    assert epoch_schedule(Pix2PixConfig(), 4, None)[1] == 8  # decay defaults to n_epochs
-    cfg0, e0 = epoch_schedule(Pix2PixConfig(), 4, 0)
+    assert epoch_schedule(SuccessorConfig(), 4, None)[1] == 8  # decay defaults to n_epochs
+    cfg0, e0 = epoch_schedule(SuccessorConfig(), 4, 0)
     assert e0 == 4 and cfg0.lr_policy == "constant"
     with pytest.raises(Pix2PixError, match="needs --n-epochs"):
-        epoch_schedule(Pix2PixConfig(), None, 3)
+        epoch_schedule(SuccessorConfig(), None, 3)
+
+
+def resnet_param_count(cin: int, cout: int, ngf: int, n_blocks: int) -> int:
+    """Trainable parameters of the batch-norm ResNet generator: c7s1-ngf, d2ngf, d4ngf,
+    n_blocks x R4ngf (two 3x3 convs each), u2ngf, ungf (3x3 transposed), c7s1-cout (bias)."""
+    def conv_bn(k, a, b):
+        return k * k * a * b + 2 * b
+
+    total = conv_bn(7, cin, ngf) + conv_bn(3, ngf, 2 * ngf) + conv_bn(3, 2 * ngf, 4 * ngf)
+    total += n_blocks * 2 * conv_bn(3, 4 * ngf, 4 * ngf)
+    total += conv_bn(3, 4 * ngf, 2 * ngf) + conv_bn(3, 2 * ngf, ngf)
+    return total + 7 * 7 * ngf * cout + cout
+
+
+@pytest.mark.parametrize("net_g,n_blocks", [("resnet_6blocks", 6), ("resnet_9blocks", 9)])
+def test_resnet_generator(net_g, n_blocks):
+    keras.utils.set_random_seed(0)
+    cfg = SuccessorConfig(image_size=64, load_size=64, ngf=4, ndf=4, net_g=net_g)
+    assert cfg.generator_depth == 2
+    g = build_generator(cfg)
+    x = tf.random.uniform((1, 64, 64, 3), -1, 1, seed=5)
+    y = g(x, training=True)
+    assert tuple(y.shape) == (1, 64, 64, 3) and float(tf.reduce_max(tf.abs(y))) <= 1.0
+    adds = _of_type(g, keras.layers.Add)
+    assert len(adds) == n_blocks  # one residual sum per block
+    assert all(a.output.shape[1:] == (16, 16, 16) for a in adds)  # 1/4 resolution, 4 * ngf
+    assert _trainable(g) == resnet_param_count(3, 3, 4, n_blocks)
+    # at paper size the same formula gives the count the README states for resnet_9blocks
+    assert resnet_param_count(3, 3, 64, 9) == 11_383_427

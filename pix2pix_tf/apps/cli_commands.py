@@ -14,14 +14,15 @@ import dataclasses
 import json
 import sys
 
-from ..config import Pix2PixConfig, Pix2PixError
-from .. import config as config_module
-from ..schedule import epoch_schedule  # --n-epochs / --n-epochs-decay
-from .cli_parser import _config_from_args
+from ..config import Pix2PixError
+from ..successors.config import SuccessorConfig, preset_fields
+from .epochs import epoch_schedule  # --n-epochs / --n-epochs-decay
+from .cli_parser import _config_from_args, _run_overrides
 
 
 def _train(args) -> int:
     """Train a run (or continue one with ``--resume``) and print its summary."""
+    from ..run.options import KEPT_ON_RESUME
     from ..run.resume import check_resume_flags, check_run_dir
     from ..run.train import process_seconds, train
     config = getattr(args, "checked_config", None) or _config_from_args(args)  # _precheck's
@@ -29,23 +30,16 @@ def _train(args) -> int:
         check_run_dir(args.out, resume=True)
         wanted = (epoch_schedule(config, args.n_epochs, args.n_epochs_decay)[0]
                   if args.n_epochs is not None else config)
-        given = {f.name for f in dataclasses.fields(Pix2PixConfig) if getattr(args, f.name) is not None}
+        given = {f.name for f in dataclasses.fields(SuccessorConfig) if getattr(args, f.name) is not None}
         if args.preset:  # the preset decides every field a preset sets: checked like flags
-            given |= config_module.preset_fields()
-        check_resume_flags(args.out, wanted, given)
+            given |= preset_fields()
+        kept = {k: v for k, v in _run_overrides(args).items() if k in KEPT_ON_RESUME}
+        check_resume_flags(args.out, wanted, given, kept)
         config = None
     if args.n_epochs is not None or args.n_epochs_decay is not None:
         config, args.epochs = epoch_schedule(config, args.n_epochs, args.n_epochs_decay)
-    summary = train(config, args.data, args.out, steps=args.steps, epochs=args.epochs,
-                    resume=args.resume, overwrite=args.overwrite,
-                    steps_per_epoch=args.steps_per_epoch, checkpoint_every=args.checkpoint_every,
-                    keep_checkpoints=args.keep_checkpoints,
-                    checkpoint_min_seconds=args.checkpoint_min_seconds,
-                    validation_budget=args.validation_budget, deterministic=args.deterministic,
-                    skip_bad_files=args.skip_bad_files, export=not args.no_export,
-                    jit_compile="auto" if args.xla is None else args.xla, strategy=args.strategy,
-                    verbose=0 if args.quiet else "auto", eval_modes=args.eval_modes,
-                    startup_seconds=process_seconds())
+    summary = train(config, args.data, args.out, resume=args.resume, overwrite=args.overwrite,
+                    startup_seconds=process_seconds(), **_run_overrides(args))
     print(json.dumps({k: summary[k] for k in ("steps", "wall_seconds", "seconds_per_step",
                                               "test", "saved_model")}, indent=2))
     print(f"run written to {args.out}")

@@ -1,10 +1,12 @@
 """The ``pix2pix-tf`` command line's flags: the parser, its argument types, and the config
-``train`` is given.
+and run options ``train`` is given.
 
 :func:`build_parser` declares every subcommand and flag (every config field is also a
-``train`` flag); the argument types refuse bad values in one line (:class:`_Parser`) while
-parsing; :func:`_config_from_args` turns ``train``'s ``--config``, ``--preset`` and flags
-into a checked :class:`~pix2pix_tf.config.Pix2PixConfig`. Kept apart from the command
+``train`` flag, and so is every run option a user sets: :data:`_RUN_FLAGS`); the argument
+types refuse bad values in one line (:class:`_Parser`) while parsing;
+:func:`_config_from_args` turns ``train``'s ``--config``, ``--preset`` and flags into a
+checked :class:`~pix2pix_tf.config.Pix2PixConfig`, :func:`_run_overrides` its run flags into
+:class:`~pix2pix_tf.run.options.RunOptions` fields. Kept apart from the command
 runners (:mod:`pix2pix_tf.apps.cli_commands`) and the entry point
 (:mod:`pix2pix_tf.apps.cli`) because parsing is what can run, and refuse, without
 TensorFlow: nothing here imports it.
@@ -21,9 +23,13 @@ from ..config import Pix2PixConfig, default_load_size
 from ..errors import one_line
 from ..host.memory import check_memory
 from .. import config as config_module
+from ..successors.config import MAX_NUM_D, PRESETS, SuccessorConfig, make_config
 from ..datasets.recipe_options import DEFAULT_OPTIONS, OPTION_HELP, TASKS
+from ..run.folder import load_config_json
+from ..run.options import TFLITE_QUANTIZATIONS, RunOptions, option_choices
 
-_CHOICES = config_module.field_choices()  # each choice field's values, from the config
+_CHOICES = config_module.field_choices(SuccessorConfig)  # each choice field's values, from the configs
+_RUN_FIELDS = {f.name: f for f in dataclasses.fields(RunOptions)}  # defaults and choices of the run flags
 # the PyTorch reference implementation's flag names, accepted as well
 _ALIASES = {"net_g": ["--netG"], "net_d": ["--netD"], "n_layers_d": ["--n_layers_D"],
             "lambda_l1": ["--lambda_L1"], "gan_mode": ["--gan_mode"],
@@ -109,8 +115,8 @@ def _mode_list(text: str) -> tuple[str, ...]:
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model and data settings (default: the paper's)")
-    hints = typing.get_type_hints(Pix2PixConfig)
-    for field in dataclasses.fields(Pix2PixConfig):
+    hints = typing.get_type_hints(SuccessorConfig)
+    for field in dataclasses.fields(SuccessorConfig):  # the paper's fields, then the successors' levers
         flags = ["--" + field.name.replace("_", "-"), *_ALIASES.get(field.name, [])]
         kind = hints[field.name]
         if kind is bool:
@@ -125,7 +131,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         elif field.name in ("n_layers_d", "num_dropout_blocks"):
             base = _non_negative
         elif field.name == "num_d":
-            base = _integer_in(1, config_module.MAX_NUM_D)
+            base = _integer_in(1, MAX_NUM_D)
         group.add_argument(*flags, dest=field.name, type=base, default=None,
                            choices=_CHOICES.get(field.name), metavar=None if field.name in _CHOICES
                            else field.name.upper(), help=f"default: {field.default}")
@@ -140,18 +146,107 @@ def _config_from_args(args) -> Pix2PixConfig:
     Raises:
         ConfigError: naming the file or the field.
     """
-    base = Pix2PixConfig.load(args.config) if args.config else Pix2PixConfig()
+    base = load_config_json(args.config)[0] if args.config else Pix2PixConfig()
+    values = base.to_dict()
     if getattr(args, "preset", None):  # a named set of values over the file; the flags win
-        base = base.replace(**config_module.PRESETS[args.preset])
-    changes = {f.name: getattr(args, f.name) for f in dataclasses.fields(Pix2PixConfig)
+        values.update(PRESETS[args.preset])
+    changes = {f.name: getattr(args, f.name) for f in dataclasses.fields(SuccessorConfig)
                if getattr(args, f.name) is not None}
     if "image_size" in changes and "load_size" not in changes:
         changes["load_size"] = default_load_size(changes["image_size"])
     if changes.get("dataset_mode") == "colorization" and "input_channels" not in changes:
         changes["input_channels"] = 1  # the input is the grayscale of the target
-    config = base.replace(**changes).check_trainable()
+    config = make_config(**{**values, **changes}).check_trainable()  # the successors' when a lever is on
     check_memory(config)  # the memory training needs, against what this machine has
     return config
+
+
+def _same(value):
+    return value
+
+
+# run option -> (its train flags, argparse settings, flag value -> option value; None: unset).
+# The default and the choices of each are its RunOptions field's (help: %(default)s). The
+# options a resumed run keeps (precision, conv_impl) default to unset, so that --resume
+# keeps the run's own. log_every, snapshot_count and startup_seconds have no flag.
+_RUN_FLAGS = {
+    "steps": (["--steps"], {"type": _positive(int), "help": "total generator updates"}, _same),
+    "epochs": (["--epochs"], {"type": _positive(int), "help": "passes over train/ (default 200)"}, _same),
+    "steps_per_epoch": (["--steps-per-epoch"], {"type": _positive(int), "help": "default: images / batch size"},
+                        _same),
+    "checkpoint_every": (["--checkpoint-every"], {"type": _positive(int),
+                                                  "help": "also checkpoint every N steps"}, _same),
+    "keep_checkpoints": (["--keep-checkpoints"], {"type": _positive(int),
+                                                  "help": "how many checkpoints to keep (default %(default)s)"},
+                         _same),
+    "checkpoint_min_seconds": (["--checkpoint-min-seconds"], {
+        "type": _number(float, non_negative=True), "metavar": "S",
+        "help": "checkpoint at an epoch end only when the last checkpoint is at least S seconds old "
+                "(default %(default)g; 0: every epoch end); the end is always saved"}, _same),
+    "validation_budget": (["--validation-budget"], {
+        "type": _number(float, non_negative=True), "metavar": "F",
+        "help": "share of the training time that epoch-end validation and snapshots may take "
+                "(default %(default)s; the first and last epochs always get them; 1: every epoch)"}, _same),
+    "eval_modes": (["--eval-modes"], {"type": _mode_list, "metavar": "MODE[,MODE]",
+                                      "help": "inference modes the test split is scored in at the end "
+                                              "(default: --inference-mode only; e.g. deterministic,paper "
+                                              "for both)"}, _same),
+    "export": (["--no-export"], {"action": "store_true", "dest": "no_export",
+                                 "help": "skip the SavedModel export"}, lambda no_export: not no_export),
+    "jit_compile": (["--xla"], {"action": argparse.BooleanOptionalAction, "default": None, "dest": "xla",
+                                "help": "compile the train step with XLA (default: on with a GPU, off on CPU)"},
+                    lambda xla: "auto" if xla is None else xla),
+    "deterministic": (["--deterministic"], {"action": "store_true", "help": "bitwise-repeatable run "
+                                            "(TensorFlow op determinism; a little slower)"}, _same),
+    "strategy": (["--strategy"], {"help": "tf.distribute strategy (default %(default)s; batch size is the "
+                                          "global batch)"}, _same),
+    "precision": (["--precision"], {"default": None, "help": "16-bit compute with float32 weights, or auto: "
+                                    "per device (default: float32; --resume: the run's)"}, _same),
+    "conv_impl": (["--conv-impl"], {"default": None, "help": "small-map convolutions as matmuls: auto (on "
+                                    "CPU), native (never), matmul (always) (default: auto; --resume: the "
+                                    "run's)"}, _same),
+    "skip_bad_files": (["--skip-bad-files"], {"action": "store_true", "help": "leave unreadable images out "
+                                              "with a warning instead of stopping"}, _same),
+    "verbose": (["--quiet"], {"action": "store_true", "dest": "quiet", "help": "no progress bar"},
+                lambda quiet: 0 if quiet else "auto"),
+}
+
+
+def _add_run_flags(parser: argparse.ArgumentParser, length: argparse._MutuallyExclusiveGroup) -> None:
+    """``train``'s run flags (:data:`_RUN_FLAGS`), in :class:`RunOptions`' field order; ``--steps``
+    and ``--epochs`` go into ``length``, the group that makes them exclusive."""
+    choices = option_choices()
+    for name, field in _RUN_FIELDS.items():
+        if name not in _RUN_FLAGS:
+            continue
+        flags, settings, _ = _RUN_FLAGS[name]
+        settings = dict(settings)
+        if "action" not in settings or settings["action"] != "store_true":
+            settings.setdefault("default", field.default)
+        if name in choices:
+            settings["choices"] = choices[name]
+        container = length if name in ("steps", "epochs") else parser
+        container.add_argument(*flags, **settings)
+
+
+def _run_overrides(args) -> dict:
+    """The run options ``train``'s flags set, as :class:`RunOptions` field values.
+
+    ``precision`` and ``conv_impl`` are set only when given: by their flag, or (for a
+    non-default value) by a ``--config`` file from before they became run options, which
+    holds them among the config's fields; else a resumed run keeps its own.
+    """
+    overrides = {}
+    for name, (_, settings, to_option) in _RUN_FLAGS.items():
+        value = to_option(getattr(args, settings.get("dest", name)))
+        if value is not None:
+            overrides[name] = value
+    if getattr(args, "config", None):
+        defaults = RunOptions()
+        for name, value in load_config_json(args.config)[1].items():
+            if name not in overrides and value != getattr(defaults, name):
+                overrides[name] = value
+    return overrides
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,44 +259,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="folder with train/ and test/ (or val/) of A|B images")
     p.add_argument("--out", default="runs/pix2pix", help="run folder (default: runs/pix2pix)")
     length = p.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=_positive(int), help="total generator updates")
-    length.add_argument("--epochs", type=_positive(int), help="passes over train/ (default 200)")
+    _add_run_flags(p, length)
     length.add_argument("--n-epochs", "--n_epochs", type=_positive(int), dest="n_epochs",
                         help="epochs at the initial learning rate, then --n-epochs-decay epochs of "
                              "linear decay to 0 (the reference code's schedule)")
     p.add_argument("--n-epochs-decay", "--n_epochs_decay", type=int, dest="n_epochs_decay",
                    help="with --n-epochs: epochs of linear decay (default: as many as --n-epochs)")
-    p.add_argument("--steps-per-epoch", type=_positive(int), help="default: images / batch size")
-    p.add_argument("--checkpoint-every", type=_positive(int), help="also checkpoint every N steps")
-    p.add_argument("--checkpoint-min-seconds", type=_number(float, non_negative=True), default=300.0, metavar="S",
-                   help="checkpoint at an epoch end only when the last checkpoint is at least S "
-                        "seconds old (default 300; 0: every epoch end); the end is always saved")
-    p.add_argument("--validation-budget", type=_number(float, non_negative=True), default=0.02, metavar="F",
-                   help="share of the training time that epoch-end validation and snapshots may "
-                        "take (default 0.02; the first and last epochs always get them; "
-                        "1: every epoch)")
-    p.add_argument("--keep-checkpoints", type=_positive(int), default=3,
-                   help="how many checkpoints to keep (default 3)")
-    p.add_argument("--deterministic", action="store_true",
-                   help="bitwise-repeatable run (TensorFlow op determinism; a little slower)")
-    p.add_argument("--skip-bad-files", action="store_true",
-                   help="leave unreadable images out with a warning instead of stopping")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--overwrite", action="store_true", help="start again in an existing --out")
-    p.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
-                   help="compile the train step with XLA (default: on with a GPU, off on CPU)")
-    p.add_argument("--strategy", choices=config_module.STRATEGIES, default="none",
-                   help="tf.distribute strategy (default none; batch size is the global batch)")
-    p.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
-    p.add_argument("--eval-modes", type=_mode_list, default=None, metavar="MODE[,MODE]",
-                   help="inference modes the test split is scored in at the end (default: "
-                        "--inference-mode only; e.g. deterministic,paper for both)")
     p.add_argument("--config", help="a config.json to start from (flags override it)")
-    p.add_argument("--preset", choices=tuple(config_module.PRESETS),
+    p.add_argument("--preset", choices=tuple(PRESETS),
                    help="named config values over --config and the defaults (flags override "
                         "them): paper (the defaults), quality (EMA of G, spectral norm on D), lite32 / lite16 "
                         "(ngf 32 / 16 for small exports)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_config_flags(p)
 
     p = sub.add_parser("predict", help="translate images with an exported SavedModel")
@@ -237,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "facades (the synthetic facades' label colours)")
     p.add_argument("--inference-mode", choices=config_module.INFERENCE_MODES,
                    help="default: the run's (TFLite: deterministic)")
-    p.add_argument("--quantize", choices=("none", "float16", "dynamic", "int8"), default="none",
+    p.add_argument("--quantize", choices=TFLITE_QUANTIZATIONS, default="none",
                    help="TFLite quantization (default none: float32): float16 or dynamic (int8) "
                         "weights, or int8 weights and activations calibrated on --calibration-data "
                         "(the file still takes and gives float32 in [-1, 1])")

@@ -50,10 +50,12 @@ from ..host import manifests
 from ..host import writes as safety
 from ..config import Pix2PixConfig, Pix2PixError
 from ..data import find_test_split, make_dataset
-from ..discriminator import build_discriminator, receptive_field
+from ..successors.config import make_config
+from ..successors.networks import build_successor_discriminator, receptive_field
 from ..losses import objective_terms
 from ..run.folder import ABLATION_RECORD, SUMMARY, load_run_config
 from ..run.loading import load_run
+from ..run.options import KEPT_ON_RESUME, RunOptions, run_options
 from ..run.train import train
 
 # label -> config changes. Each variant names every field it is about, so the other
@@ -191,7 +193,7 @@ def variant_configs(variants: Mapping[str, Mapping[str, Any]],
             raise AblationError(f"variants {slugs[slug]!r} and {label!r} would share the run "
                                 f"folder {slug!r}: rename one")
         slugs[slug] = label
-        configs[label] = base_config.replace(**changes)
+        configs[label] = make_config(**{**base_config.to_dict(), **changes})  # the successors' for a lever
         try:
             discriminator_receptive_field(configs[label])  # a too-deep D fails here, not mid-run
         except Pix2PixError as e:
@@ -209,7 +211,7 @@ def discriminator_receptive_field(config: Pix2PixConfig) -> int | None:
     """
     if not objective_terms(config.loss)[1]:
         return None
-    return receptive_field(build_discriminator(config))
+    return receptive_field(build_successor_discriminator(config))  # the full-size scale's
 
 
 def l1_weight(config: Pix2PixConfig) -> float:
@@ -250,8 +252,10 @@ def run_ablation(variants: Mapping[str, Mapping[str, Any]], base_config: Pix2Pix
         steps: generator updates per variant.
         retrain: train again even where a matching run exists.
         log: called with one line per variant (None: silent).
-        **train_kwargs: passed to :func:`pix2pix_tf.run.train.train` (``export`` defaults to
-            False and ``verbose`` to 0 here); they are part of what must match for reuse.
+        **train_kwargs: run options passed to :func:`pix2pix_tf.run.train.train`: fields of
+            :class:`~pix2pix_tf.run.options.RunOptions`, or ``options``, a RunOptions whose
+            non-default fields count as given (``export`` defaults to False and ``verbose``
+            to 0 here); they are part of what must match for reuse.
 
     Returns:
         One dict per variant, in order: ``label``, ``changes``, ``run_dir``, ``trained``
@@ -264,13 +268,20 @@ def run_ablation(variants: Mapping[str, Mapping[str, Any]], base_config: Pix2Pix
     Raises:
         AblationError: no test split, a variant that does not fit (see
             :func:`variant_configs`), or a ``resume`` / ``overwrite`` argument.
+        TypeError: a keyword that is not a run option (named).
 
     Reference: Isola et al. 2017, sections 4.2 and 4.4.
     """
     for name in _RUN_CONTROL:
         if name in train_kwargs:
             raise AblationError(f"run_ablation decides {name!r} itself (pass retrain=True to train again)")
+    given = train_kwargs.pop("options", None)
+    if given is not None:  # a RunOptions: its fields that are not the defaults, under the keywords
+        defaults = RunOptions().to_dict()
+        chosen = run_options(given, caller="run_ablation").to_dict()
+        train_kwargs = {**{k: v for k, v in chosen.items() if v != defaults[k]}, **train_kwargs}
     train_kwargs = {"export": False, "verbose": 0, **train_kwargs}
+    run_options(caller="run_ablation", **{"steps": steps, **train_kwargs})  # refuse bad options up front
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     if find_test_split(data_dir) is None:
         raise AblationError(f"{data_dir}: no test/ or val/ split to measure the variants on")
@@ -302,9 +313,15 @@ def run_ablation(variants: Mapping[str, Mapping[str, Any]], base_config: Pix2Pix
 
 
 def _run_key(config: Pix2PixConfig, data_dir: Path, steps: int, train_kwargs: dict) -> dict:
-    """What a run folder must have been trained with to be reused (JSON-comparable)."""
-    options = {k: v for k, v in sorted(train_kwargs.items()) if k not in ("verbose", "export")}
-    return json.loads(json.dumps({"config": config.to_dict(), "steps": steps,
+    """What a run folder must have been trained with to be reused (JSON-comparable).
+
+    The run options a run keeps (precision, conv_impl) sit with the config's fields, where
+    records written before they were run options hold them: those runs are reused too.
+    """
+    options = {k: v for k, v in sorted(train_kwargs.items())
+               if k not in ("verbose", "export", *KEPT_ON_RESUME)}
+    kept = run_options(**{k: v for k, v in train_kwargs.items() if k in KEPT_ON_RESUME}).kept_on_resume()
+    return json.loads(json.dumps({"config": {**config.to_dict(), **kept}, "steps": steps,
                                   "data_dir": str(data_dir.resolve()), "train": options}, default=str))
 
 

@@ -191,7 +191,7 @@ def patchgan_layout(discriminator: keras.Model) -> PatchGANLayout:
                          "draw_unet draws U-Net generators")
     if len(discriminator.outputs) > 1:
         raise ValueError(f"{discriminator.name} has {len(discriminator.outputs)} scales (num_d > 1): "
-                         "draw_patchgan draws one PatchGAN; draw build_discriminator(config.replace(num_d=1)), "
+                         "draw_patchgan draws one PatchGAN; draw build_successor_discriminator(config.replace(num_d=1)), "
                          "the same network at every scale")
     rf, jump = 1, 1
     boxes: list[dict] = []

@@ -3,8 +3,9 @@
 :class:`MatmulConv2D` and :class:`MatmulConv2DTranspose` are Keras' Conv2D and
 Conv2DTranspose (same weights, same names, same checkpoints) that take a matmul on maps up to
 ``max_matmul_size`` and the parent's kernel elsewhere. The paper's blocks
-(:mod:`pix2pix_tf.blocks`) build them with ``max_matmul_size=0`` (never) unless
-:func:`use_matmul` says so.
+(:mod:`pix2pix_tf.blocks`) build Keras' layers; :func:`pix2pix_tf.fast.transform.speed_up`
+turns them into these, with ``max_matmul_size=0`` (never) unless :func:`use_matmul` says so
+for the run's ``conv_impl`` (:class:`~pix2pix_tf.run.options.RunOptions`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from ..config import Pix2PixConfig
 from . import cpu_speed_paths
 
 # Largest input map (height = width) on which the 4x4 stride-2 convolutions run as matmuls.
@@ -75,11 +75,23 @@ def times_weight_t(x, w, rows_per_image: int = HANDWRITTEN_GRAD_MIN_ROWS):
     return tf.matmul(x, w, transpose_b=True)
 
 
-def use_matmul(config: Pix2PixConfig) -> bool:
-    """Whether the networks run small-map convolutions as matmuls (``config.conv_impl``)."""
-    if config.conv_impl == "auto":
-        return cpu_speed_paths()
-    return config.conv_impl == "matmul"
+# conv_impl (a run option: pix2pix_tf.run.options.CONV_IMPLS) -> whether to take the matmuls;
+# None: where the CPU speed paths apply
+_MATMUL_FOR = {"auto": None, "native": False, "matmul": True}
+
+
+def use_matmul(conv_impl: str = "auto") -> bool:
+    """Whether the networks run small-map convolutions as matmuls for the run option
+    ``conv_impl``: "auto" on a CPU (:func:`~pix2pix_tf.fast.cpu_speed_paths`), "matmul"
+    always, "native" never.
+
+    Raises:
+        ValueError: another ``conv_impl``.
+    """
+    if conv_impl not in _MATMUL_FOR:
+        raise ValueError(f"unknown conv_impl {conv_impl!r}; choose one of {', '.join(_MATMUL_FOR)}")
+    matmul = _MATMUL_FOR[conv_impl]
+    return cpu_speed_paths() if matmul is None else matmul
 
 
 class SmallMapMatmul:

@@ -18,8 +18,10 @@ loss stay float32. ``mixed_float16`` needs loss scaling (see :class:`~pix2pix_tf
   where it pays;
 * any other CPU: ``float32``.
 
-The default is ``float32`` (the paper's maths, the same results on every machine); ``auto``
-is asked for by name.
+The choice is a run option (``precision`` of :class:`~pix2pix_tf.run.options.RunOptions`,
+``--precision``), not a config field: it changes how the networks compute, not what they
+are. Its default is ``float32`` (the paper's maths, the same results on every machine);
+``auto`` is asked for by name.
 
 Example:
     >>> with precision_scope("mixed_bfloat16"):
@@ -39,7 +41,7 @@ import tensorflow as tf
 
 from ..model import dtype_policy
 
-POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
+POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")  # with "auto": run.options.PRECISIONS
 
 # How much faster than float32 the probe must run in bfloat16 for "auto" to take it on a CPU:
 # bf16 costs precision, so a gain within the probe's noise is not worth it.

@@ -5,7 +5,7 @@ they apply, turns its layers and optimizers into their faster forms *in place*:
 
 * the blocks' 4x4 stride-2 convolutions (``conv``, ``deconv``) into
   :class:`~pix2pix_tf.fast.matmul.MatmulConv2D` / ``MatmulConv2DTranspose`` (small maps as
-  one matmul; ``config.conv_impl``: "auto" on a CPU, "matmul" always, "native" never);
+  one matmul; ``conv_impl``, a run option: "auto" on a CPU, "matmul" always, "native" never);
 * batch norm into :class:`~pix2pix_tf.fast.batchnorm.FusedBatchNorm` (on a CPU);
 * both Adams into :class:`~pix2pix_tf.fast.adam.FusedAdam` (on a CPU).
 
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import keras
 
-from ..config import Pix2PixConfig
 from ..layers import BatchNorm, walk_layers
 from . import cpu_speed_paths
 from .adam import FusedAdam
@@ -39,13 +38,19 @@ _MATMUL_LAYERS = {("conv", keras.layers.Conv2D): (MatmulConv2D, MATMUL_MAX_CONV)
                   ("deconv", keras.layers.Conv2DTranspose): (MatmulConv2DTranspose, MATMUL_MAX_DECONV)}
 
 
-def speed_up_network(network: keras.Model, config: Pix2PixConfig) -> keras.Model:
+def speed_up_network(network: keras.Model, conv_impl: str = "auto") -> keras.Model:
     """Apply the speed paths to one built network (a generator or a discriminator), in place.
+
+    Args:
+        conv_impl: "auto", "native" or "matmul" (:func:`~pix2pix_tf.fast.matmul.use_matmul`).
 
     Returns:
         ``network`` itself.
+
+    Raises:
+        ValueError: an unknown ``conv_impl``.
     """
-    cpu, matmul = cpu_speed_paths(), use_matmul(config)
+    cpu, matmul = cpu_speed_paths(), use_matmul(conv_impl)
     for layer in walk_layers(network):
         fast = _MATMUL_LAYERS.get((layer.name, type(layer)))
         if fast is not None:
@@ -57,23 +62,26 @@ def speed_up_network(network: keras.Model, config: Pix2PixConfig) -> keras.Model
     return network
 
 
-def speed_up(model, config: Pix2PixConfig | None = None):
+def speed_up(model, conv_impl: str = "auto"):
     """Apply the speed paths to a built (and compiled) Pix2Pix, or to one network, in place.
 
     Args:
         model: a :class:`~pix2pix_tf.model.Pix2Pix` (its generator, discriminator, moving
             average of G and, when compiled, both optimizers) or one ``keras.Model``.
-        config: for a single network, its config (a Pix2Pix brings its own).
+        conv_impl: the run option of that name (:class:`~pix2pix_tf.run.options.RunOptions`):
+            small-map convolutions as matmuls "auto" (on a CPU), "matmul" (always) or "native"
+            (never).
 
     Returns:
         ``model`` itself.
+
+    Raises:
+        ValueError: an unknown ``conv_impl``.
     """
-    if config is None:
-        config = model.config
     networks = [getattr(model, name, None) for name in ("generator", "discriminator", "ema_generator")]
     networks = [n for n in networks if n is not None] or [model]
     for network in networks:
-        speed_up_network(network, config)
+        speed_up_network(network, conv_impl)
     if cpu_speed_paths():
         for name in ("g_optimizer", "d_optimizer"):
             optimizer = getattr(model, name, None)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # the fields that set a config's size, named in the refusal when they differ from the defaults
 SIZE_FIELDS = ("ngf", "ndf", "image_size", "load_size", "batch_size", "net_g", "unet_depth", "n_layers_d",
-               "num_d")
+               "num_d")  # num_d: the successors' config's
 
 
 def parameter_count(config: "Pix2PixConfig") -> tuple[int, int]:
@@ -48,7 +48,7 @@ def parameter_count(config: "Pix2PixConfig") -> tuple[int, int]:
         counts every scale of a multi-scale D (``num_d``). G's weight average
         (``ema_decay > 0``) is not trainable and not counted.
     """
-    return _generator_params(config), config.num_d * _discriminator_params(config)
+    return _generator_params(config), getattr(config, "num_d", 1) * _discriminator_params(config)
 
 
 def training_memory_bytes(config: "Pix2PixConfig") -> int:
@@ -61,7 +61,7 @@ def training_memory_bytes(config: "Pix2PixConfig") -> int:
     images per example. The TensorFlow runtime itself is not counted.
     """
     g_params, d_params = parameter_count(config)
-    weights = 4 * 4 * (g_params + d_params) + (4 * g_params if config.ema_decay > 0 else 0)  # + G's EMA
+    weights = 4 * 4 * (g_params + d_params) + (4 * g_params if getattr(config, "ema_decay", 0.0) > 0 else 0)  # + G's EMA
     per_example = 3 * (_generator_activations(config) + 2 * _discriminator_activations(config))
     channels = config.input_channels + config.output_channels
     pipeline = 4 * config.load_size ** 2 * channels
@@ -88,7 +88,7 @@ def check_memory(config: "Pix2PixConfig", available: int | None = None) -> None:
     need = training_memory_bytes(config)
     if need > available:
         defaults = {f.name: f.default for f in dataclasses.fields(config)}
-        names = [n for n in SIZE_FIELDS if getattr(config, n) != defaults[n]]
+        names = [n for n in SIZE_FIELDS if n in defaults and getattr(config, n) != defaults[n]]
         names += [n for n in ("image_size", "batch_size") if n not in names]
         fields = ", ".join(f"{n} = {short_repr(getattr(config, n))}" for n in names)
         raise ResourceError(f"config {fields}: training needs about {format_bytes(need)} of "
@@ -239,7 +239,7 @@ def _discriminator_activations(c: "Pix2PixConfig") -> int:
     if c.loss == "l1":
         return 0
     total = 0
-    for scale in range(c.num_d):  # a multi-scale D: the same blocks at half the size each
+    for scale in range(getattr(c, "num_d", 1)):  # the successors' multi-scale D: the same blocks at half the size each
         s = c.image_size >> scale
         if c.net_d == "pixel" or c.n_layers_d == 0:
             total += s * s * 3 * c.ndf

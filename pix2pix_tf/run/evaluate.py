@@ -21,7 +21,9 @@ import tensorflow as tf
 
 from ..host import manifests
 from ..host import writes as safety
-from ..config import Pix2PixConfig, Pix2PixError
+from ..config import Pix2PixError
+from ..successors.config import config_from_dict
+from .options import split_config_dict
 from ..data import find_test_split, make_dataset, split_pairs
 from ..metrics import fid_from_features, image_metrics, inception_feature_extractor
 from .callbacks import image_grid, save_png
@@ -48,7 +50,7 @@ def load_generator_fn(model_path: str | Path):
     model, info = load_saved_model(path)
     serve = model.signatures["serving_default"]
     try:
-        config = Pix2PixConfig.from_dict(info)
+        config = config_from_dict(split_config_dict(info)[0])  # older exports hold run options too
     except (Pix2PixError, TypeError) as e:
         raise ModelError(f"{path / SAVED_MODEL_PB}: its config is not a pix2pix-tf config "
                          f"({e})") from None

@@ -44,6 +44,7 @@ from ..layers import dropout_seed_states, set_inference_mode
 from .folder import SAVED_MODEL, check_links_to_run_entry, find_enclosing_run, lock_run
 from .loading import load_run
 from .tflite import CALIBRATION_COUNT, calibration_images, convert_generator, tflite_interpreter  # noqa: F401
+from .options import TFLITE_QUANTIZATIONS  # its one home (the CLI reads it without TensorFlow)
 
 CONFIG_ASSET = "pix2pix_config.json"
 SAVED_MODEL_KIND = "saved_model"  # manifest kind of an exported SavedModel folder
@@ -261,7 +262,6 @@ def tf_write_errors(path: str | Path) -> Iterator[None]:
         raise safety.WriteError(f"{path}: cannot write ({reason})") from None
 
 
-TFLITE_QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 
 
 def export_tflite(generator: keras.Model, config: Pix2PixConfig, path: str | Path,

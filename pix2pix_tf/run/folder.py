@@ -3,6 +3,7 @@
 A run directory holds everything a run produces::
 
     RUN/config.json        the Pix2PixConfig (read back on --resume)          CONFIG
+    RUN/run_options.json   precision and conv_impl (kept on --resume)          RUN_OPTIONS
     RUN/image_shape.json   [height, width] the networks were built for        IMAGE_SHAPE
     RUN/checkpoints/       tf.train checkpoints: G, D, both Adam states, step  CHECKPOINTS
     RUN/logs/              TensorBoard: train/ and validation/ scalars, images/ LOGS
@@ -18,7 +19,6 @@ A run directory holds everything a run produces::
 Nothing is lost: ``overwrite`` removes only entries the manifest records that still are what
 a run writes (a folder holding only a run's files, a file of the run's own kind: JSON config,
 CSV history ...), and refuses otherwise; a folder without a manifest is never cleared.
-Nothing is written through a link: a command that writes into a run first refuses any
 Nothing is written through a link: a command that writes into a run first refuses any
 symbolic link or special file among the entries it writes (:func:`check_run_entries`), the
 lock and ``history.csv`` are opened in place with ``O_NOFOLLOW``; so logs on another disk
@@ -47,8 +47,11 @@ from ..host.folder_lock import FolderLock
 from ..host import manifests
 from ..host import writes as safety
 from ..config import ConfigError, Pix2PixConfig, Pix2PixError
+from ..successors.config import config_from_dict
+from .options import KEPT_ON_RESUME, RunOptions, checked_kept_options, split_config_dict
 
 CONFIG = "config.json"
+RUN_OPTIONS = "run_options.json"  # the run options a resumed run keeps (options.KEPT_ON_RESUME)
 IMAGE_SHAPE = "image_shape.json"
 CHECKPOINTS = "checkpoints"
 LOGS = "logs"
@@ -61,7 +64,7 @@ EVALUATION = "evaluation_"  # evaluation folders: RUN/evaluation_SPLIT, SAVEDMOD
 ABLATION_RECORD = "ablation.json"
 TFLITE_SUFFIX = ".tflite"  # RUN/NAME.tflite: a TFLite export written into the run (export.py)
 LOG_FOLDERS = ("train", "validation", "images")  # LOGS/NAME: one TensorBoard writer each
-RUN_FILES = (CONFIG, IMAGE_SHAPE, CHECKPOINTS, LOGS, IMAGES, HISTORY, SUMMARY, SAVED_MODEL)
+RUN_FILES = (CONFIG, RUN_OPTIONS, IMAGE_SHAPE, CHECKPOINTS, LOGS, IMAGES, HISTORY, SUMMARY, SAVED_MODEL)
 RUN_KIND = "run"  # the manifest kind of a run folder (see pix2pix_tf.host.writes)
 
 # what a run writes inside its folders (paths relative to the entry); anything else is foreign
@@ -75,7 +78,8 @@ _OWN_FILES = {
     EVALUATION: re.compile(r"(metrics\.json|best\.png|worst\.png|\.pix2pix-tf\.json)"),
 }
 # what a run's top-level files hold, to recognise them before --overwrite removes one
-_FILE_KINDS = {CONFIG: dict, IMAGE_SHAPE: list, SUMMARY: dict, ABLATION_RECORD: dict, HISTORY: "csv"}
+_FILE_KINDS = {CONFIG: dict, RUN_OPTIONS: dict, IMAGE_SHAPE: list, SUMMARY: dict, ABLATION_RECORD: dict,
+               HISTORY: "csv"}
 
 
 class RunDirError(Pix2PixError):
@@ -109,19 +113,73 @@ def is_saved_model(folder: str | Path) -> bool:
 
 
 # ------------------------------------------------------------------ reading a run's files
-def load_run_config(run_dir: str | Path) -> Pix2PixConfig:
-    """The run's ``config.json``, checked.
+def load_config_json(path: str | Path) -> tuple[Pix2PixConfig, dict[str, str]]:
+    """A ``config.json`` (a run's, or one given to start from), and the run options an
+    older one holds among its fields (``precision``, ``conv_impl``: see
+    :func:`~pix2pix_tf.run.options.split_config_dict`).
+
+    Returns:
+        (the config, the run options the file held, checked: empty for a file written since
+        they are run options).
 
     Raises:
         ConfigError: one line naming the file (missing, not UTF-8, not JSON, bad fields).
     """
-    path = Path(run_dir) / CONFIG
+    path = Path(path)
     try:
-        return Pix2PixConfig.load(path)
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        data = None
+    try:
+        if not isinstance(data, dict):  # Pix2PixConfig.load says what is wrong, in its words
+            return Pix2PixConfig.load(path), {}
+        fields, kept = split_config_dict(data)
+        try:
+            config = config_from_dict(fields)  # the paper's config, or the successors' when a lever is on
+        except ConfigError as e:
+            raise ConfigError(f"{path}: {e}", field=e.field) from None
     except Pix2PixError:
         raise
     except (TypeError, ValueError, OSError) as e:  # anything the loader did not phrase itself
         raise ConfigError(f"{path}: not a usable config ({type(e).__name__}: {e})") from None
+    return config, {k: v for k, v in checked_kept_options(kept, path).items() if k in kept}
+
+
+def load_run_config(run_dir: str | Path) -> Pix2PixConfig:
+    """The run's ``config.json``, checked (an older one's run options left out: see
+    :func:`load_run_options`).
+
+    Raises:
+        ConfigError: one line naming the file (missing, not UTF-8, not JSON, bad fields).
+    """
+    return load_config_json(Path(run_dir) / CONFIG)[0]
+
+
+def load_run_options(run_dir: str | Path) -> tuple[dict[str, str], Path]:
+    """The run options the run keeps on ``--resume`` (:data:`~pix2pix_tf.run.options.KEPT_ON_RESUME`),
+    and the file they were read from.
+
+    From ``run_options.json``; a run written before it existed has them in ``config.json``;
+    what neither file holds has its default (:class:`~pix2pix_tf.run.options.RunOptions`).
+
+    Raises:
+        ConfigError: one line naming the file: not UTF-8 JSON holding an object of known
+            run options with valid values, or a damaged ``config.json``.
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / RUN_OPTIONS
+    if not (path.exists() or path.is_symlink()):
+        _, kept = load_config_json(run_dir / CONFIG)
+        return checked_kept_options(kept, run_dir / CONFIG), run_dir / CONFIG if kept else path
+    try:
+        values = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
+        reason = getattr(e, "strerror", None) or type(e).__name__
+        raise ConfigError(f"{path}: not a readable JSON file ({reason}); it should hold "
+                          f"the run options {', '.join(KEPT_ON_RESUME)}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: not a JSON object of run options (found a {type(values).__name__})")
+    return checked_kept_options(values, path), path
 
 
 def load_image_shape(run_dir: str | Path) -> tuple[int, int] | None:
@@ -146,10 +204,27 @@ def load_image_shape(run_dir: str | Path) -> tuple[int, int] | None:
     return shape[0], shape[1]
 
 
-def save_run_start(run_dir: Path, config: Pix2PixConfig, shape: tuple[int, int]) -> None:
-    """Write what a new run starts from: ``config.json`` and ``image_shape.json`` (atomically)."""
+def save_run_start(run_dir: Path, config: Pix2PixConfig, shape: tuple[int, int],
+                   options: RunOptions | None = None) -> None:
+    """Write what a new run starts from: ``config.json``, ``run_options.json`` (``options``;
+    None: the defaults) and ``image_shape.json`` (atomically)."""
     safety.atomic_write_text(run_dir / CONFIG, config.to_json() + "\n")  # as config.save writes it
+    save_run_options(run_dir, options or RunOptions())
     safety.atomic_write_text(run_dir / IMAGE_SHAPE, json.dumps(list(shape)) + "\n")
+
+
+def save_run_options(run_dir: str | Path, options: RunOptions) -> None:
+    """Write ``run_options.json``: the options of ``options`` a resumed run keeps (atomically).
+
+    Example:
+        >>> import tempfile
+        >>> run = Path(tempfile.mkdtemp())
+        >>> save_run_options(run, RunOptions(precision="mixed_bfloat16"))
+        >>> load_run_options(run)[0]
+        {'precision': 'mixed_bfloat16', 'conv_impl': 'auto'}
+    """
+    safety.atomic_write_text(Path(run_dir) / RUN_OPTIONS,
+                             json.dumps(options.kept_on_resume(), indent=2, sort_keys=True) + "\n")
 
 
 def save_summary(run_dir: Path, summary: dict) -> None:

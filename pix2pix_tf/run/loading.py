@@ -23,8 +23,9 @@ from ..config import Pix2PixError
 from ..fast.precision import resolve_precision
 from ..fast.transform import speed_up
 from ..model import Pix2Pix
+from ..successors.model import model_class
 from .folder import (CHECKPOINTS, SAVED_MODEL, SAVED_MODEL_PB, RunDirError, is_run, is_saved_model,
-                     load_image_shape, load_run_config)
+                     load_image_shape, load_run_config, load_run_options)
 from .resume import restore_latest
 
 
@@ -35,11 +36,14 @@ class ModelError(Pix2PixError):
 def load_run(run_dir: str | Path) -> Pix2Pix:
     """Rebuild the model of a run directory and restore its newest checkpoint that loads.
 
-    Reads only: the pointer file is not repaired here (``train(..., resume=True)`` does).
+    The networks are built as the run trained them: its config, and the precision and
+    convolution kernels of its run options (``run_options.json``, or an older run's
+    ``config.json``). Reads only: the pointer file is not repaired here
+    (``train(..., resume=True)`` does).
 
     Raises:
         RunDirError: not a run folder, damaged ``image_shape.json``, or no checkpoint loads.
-        ConfigError: damaged ``config.json`` (one line naming it).
+        ConfigError: damaged ``config.json`` or ``run_options.json`` (one line naming it).
 
     Example:
         >>> model = load_run("runs/facades")  # doctest: +SKIP
@@ -49,10 +53,11 @@ def load_run(run_dir: str | Path) -> Pix2Pix:
     if not is_run(run_dir):
         raise RunDirError(f"{run_dir}: not a run folder (needs config.json and checkpoints/)")
     config = load_run_config(run_dir)
+    options, _ = load_run_options(run_dir)
     shape = load_image_shape(run_dir)
-    model = Pix2Pix.from_config_object(config, shape=shape, precision=resolve_precision(config.precision))
+    model = model_class(config).from_config_object(config, shape=shape, precision=resolve_precision(options["precision"]))
     model.compile()
-    speed_up(model)  # the CPU speed paths, as a run trains (same weights either way)
+    speed_up(model, options["conv_impl"])  # the CPU speed paths, as a run trains (same weights either way)
     restore_latest(model.checkpoint(), run_dir / CHECKPOINTS)
     return model
 

@@ -1,5 +1,6 @@
 """Starting a run in its folder, or resuming one: the checks of ``--resume`` and
-``--overwrite``, the config a resumed run keeps, and the checkpoints it resumes from.
+``--overwrite``, the config and run options a resumed run keeps, and the checkpoints it
+resumes from.
 
 :func:`check_run_dir` says what a folder is for a new run (new, ours, made by an older
 pix2pix-tf, somebody else's) and refuses what may not be done there; :func:`open_run_dir` /
@@ -24,14 +25,17 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Collection, Mapping
 
 import tensorflow as tf
 
 from ..host import manifests
 from ..host import writes as safety
 from ..config import Pix2PixConfig
+from ..successors.config import SuccessorConfig
 from .folder import (CHECKPOINTS, CONFIG, RUN_FILES, RUN_KIND, RunDirError, _unrecognised_entry,
-                     check_run_entries, is_legacy_run, load_run_config, lock_run)
+                     check_run_entries, is_legacy_run, load_run_config, load_run_options, lock_run)
+from .options import KEPT_ON_RESUME, RunOptions
 
 _CKPT_INDEX = re.compile(r"ckpt-(\d+)\.index")
 _POINTER = re.compile(r'^model_checkpoint_path:\s*"([^"]+)"\s*$', re.M)
@@ -164,23 +168,62 @@ def resolve_run_config(config: Pix2PixConfig | None, out_dir: Path, resume: bool
     return saved
 
 
-def check_resume_flags(run_dir: str | Path, wanted: Pix2PixConfig, given: set[str]) -> None:
-    """Refuse a ``--resume`` whose config flags disagree with the run's ``config.json``.
+def resolve_run_options(options: RunOptions, out_dir: Path, resume: bool,
+                        given: Collection[str] = ()) -> RunOptions:
+    """The run options a run trains with: ``options``, with on ``resume`` the run's own
+    ``precision`` and ``conv_impl`` (:data:`~pix2pix_tf.run.options.KEPT_ON_RESUME`).
+
+    Each of those is asked for when it is in ``given`` (passed by name) or differs from its
+    default; else it is unset and the run's saved value stands, as a config field left unset
+    does (:func:`check_resume_flags`).
+
+    Raises:
+        RunDirError: ``resume`` asking for a value that differs from the run's, naming the
+            option, both values and the file.
+        ConfigError: the run's run_options.json (or config.json) is damaged.
+    """
+    if not resume:
+        return options
+    saved, path = load_run_options(out_dir)
+    default = RunOptions()
+    for name in KEPT_ON_RESUME:
+        asked = getattr(options, name)
+        if (name in given or asked != getattr(default, name)) and asked != saved[name]:
+            raise RunDirError(f"{out_dir}: --resume with run option {name} {asked!r}, but the run's "
+                              f"{path.name} has {saved[name]!r}")
+    return options.replace(**saved)
+
+
+def check_resume_flags(run_dir: str | Path, wanted: Pix2PixConfig, given: set[str],
+                       options: Mapping[str, str] | None = None) -> None:
+    """Refuse a ``--resume`` whose flags disagree with the run's ``config.json`` or
+    ``run_options.json``.
 
     Compares the fields the user set (``given``) and every field where ``wanted`` (the config
     the same flags would make for a new run, derived defaults included) is not the paper
-    default; the others are unset, so the run's own values stand.
+    default; the others are unset, so the run's own values stand. ``options``: the run
+    options the flags set among those a run keeps (``precision``, ``conv_impl``), compared
+    with the run's saved ones (:func:`~pix2pix_tf.run.folder.load_run_options`).
 
     Raises:
         RunDirError: one line naming the field and both values.
-        ConfigError: the run's config.json is damaged.
+        ConfigError: the run's config.json (or run_options.json) is damaged.
     """
     path = Path(run_dir) / CONFIG
-    saved, default = load_run_config(run_dir).to_dict(), Pix2PixConfig().to_dict()
-    for name, value in wanted.to_dict().items():
+    def fields(config):  # every field, the levers' too (at their defaults in a paper config)
+        return SuccessorConfig.from_dict(config.to_dict()).to_dict()
+
+    saved, default = fields(load_run_config(run_dir)), SuccessorConfig().to_dict()
+    for name, value in fields(wanted).items():
         if (name in given or value != default[name]) and saved[name] != value:
             raise RunDirError(f"--resume: {name} is {saved[name]!r} in {path} but the flags "
                               f"say {value!r}")
+    if options:
+        kept, where = load_run_options(run_dir)
+        for name, value in options.items():
+            if kept[name] != value:
+                raise RunDirError(f"--resume: {name} is {kept[name]!r} in {where} but the flags "
+                                  f"say {value!r}")
 
 
 # ------------------------------------------------------------------ checkpoints

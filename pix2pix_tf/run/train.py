@@ -1,15 +1,19 @@
-"""``train(config, data_dir, out_dir)``: the one high-level entry point of a training run.
+"""``train(config, data_dir, out_dir, options)``: the one high-level entry point of a training run.
 
-What the run folder holds and who may write it is :mod:`pix2pix_tf.run.folder`, how a run
-starts or resumes in it :mod:`pix2pix_tf.run.resume`; this module checks the data, builds the model, runs ``fit``
-with the callbacks of :mod:`pix2pix_tf.run.callbacks`, and writes the summary and the
-SavedModel.
+The config (:class:`~pix2pix_tf.config.Pix2PixConfig`) says what model is trained, the
+options (:class:`~pix2pix_tf.run.options.RunOptions`) how this run goes about it. What the
+run folder holds and who may write it is :mod:`pix2pix_tf.run.folder`, how a run starts or
+resumes in it :mod:`pix2pix_tf.run.resume`; this module checks the data, builds the model,
+runs ``fit`` with the callbacks of :mod:`pix2pix_tf.run.callbacks`, and writes the summary
+and the SavedModel.
 
 Example:
     >>> summary = train(Pix2PixConfig(image_size=64, load_size=72), "data/facades_synthetic",
     ...                 "runs/demo", steps=10)  # doctest: +SKIP
     >>> summary["steps"]  # doctest: +SKIP
     10
+    >>> summary = train(None, "data/facades_synthetic", "runs/demo", RunOptions(steps=20),
+    ...                 resume=True)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -28,19 +32,20 @@ import tensorflow as tf
 from . import callbacks as cb
 from ..host import manifests
 from ..host import writes as safety
-from ..config import ConfigError, Pix2PixConfig, Pix2PixError
+from ..config import Pix2PixConfig, Pix2PixError
 from ..data import DataError, find_test_split, make_dataset, split_pairs, train_image_shape
 from ..fast.distribute import check_global_batch, make_strategy
 from ..fast.precision import resolve_precision
 from ..fast.transform import speed_up
 from ..host.memory import check_memory
 from ..layers import set_inference_mode
-from ..model import Pix2Pix
+from ..successors.model import model_class
 from .export import export_saved_model
 from .folder import (CHECKPOINTS, HISTORY, IMAGES, LOG_FOLDERS, LOGS, SAVED_MODEL, lock_run,
                      save_run_start, save_summary)
+from .options import RunOptions, run_options
 from .resume import (check_run_dir, checkpoint_candidates, open_run_dir, resolve_run_config,
-                     restore_latest, rewrite_pointer)
+                     resolve_run_options, restore_latest, rewrite_pointer)
 
 PAPER_EPOCHS = 200  # facades: 200 epochs (appendix 6.3)
 
@@ -65,7 +70,7 @@ class Laps:
 def process_seconds() -> float | None:
     """Seconds since this process started (Linux ``/proc``), or None where that is unknown.
 
-    The CLI passes it to :func:`train` as ``startup_seconds``: interpreter start, imports
+    The CLI passes it to :func:`train` as the run option ``startup_seconds``: interpreter start, imports
     (TensorFlow's above all) and flag checks, before the first line of :func:`train`.
     """
     try:
@@ -168,101 +173,65 @@ def errors_as_one_line(data_dir: Path, out_dir: Path,
         raise
 
 
-def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Path, *,
-          steps: int | None = None, epochs: int | None = None, resume: bool = False,
-          overwrite: bool = False, steps_per_epoch: int | None = None,
-          checkpoint_every: int | None = None, keep_checkpoints: int = 3,
-          checkpoint_min_seconds: float = 300.0, log_every: int = 10, snapshot_count: int = 4,
-          validation_budget: float = 0.02,
-          export: bool = True,
-          jit_compile: bool | str = "auto", deterministic: bool = False,
-          skip_bad_files: bool = False, strategy: str = "none",
-          verbose: int | str = "auto", eval_modes: tuple[str, ...] | None = None,
-          startup_seconds: float | None = None) -> dict:
+def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Path,
+          options: RunOptions | None = None, *, resume: bool = False, overwrite: bool = False,
+          **overrides) -> dict:
     """Train pix2pix on an aligned A|B dataset and write a complete run directory.
 
     Args:
-        config: the run's settings (None: the paper's defaults; on resume, the saved config).
+        config: the model and data settings (None: the paper's defaults; on resume, the
+            saved config).
         data_dir: folder with ``train/`` and optionally ``test/`` or ``val/``.
         out_dir: the run directory (its layout: :mod:`pix2pix_tf.run.folder`).
-        steps: total generator updates. Mutually exclusive with ``epochs``.
-        epochs: passes over the training set (default 200, the paper's facades schedule).
-        resume: continue the run in ``out_dir`` from its latest checkpoint.
+        options: how the run goes: its length, checkpoints, validation, export, devices and
+            numerics (:class:`~pix2pix_tf.run.options.RunOptions`; None: the defaults).
+        resume: continue the run in ``out_dir`` from its latest checkpoint. The run keeps the
+            ``precision`` and ``conv_impl`` it started with; asking for other values (by
+            name, or non-default in ``options``) is refused.
         overwrite: start again in an existing ``out_dir`` (removes only run files).
-        steps_per_epoch: default: training images // batch size (capped at ``steps``).
-        checkpoint_every: also checkpoint every N steps.
-        keep_checkpoints: how many checkpoints to keep.
-        checkpoint_min_seconds: checkpoint at an epoch end only when the last checkpoint is
-            at least this old (0: at every epoch end); the end of the run is always saved.
-            A crash loses at most this long of training (default: five minutes), and a run
-            with short epochs does not spend its time writing checkpoints (each one holds G, D
-            and both Adam states: 686 MB at the paper's size, 1-2 s to write on the CI CPU).
-        log_every: TensorBoard scalar interval in steps.
-        snapshot_count: images in the per-epoch PNG grid.
-        validation_budget: the share of the training time that epoch-end validation and
-            snapshots may take (:class:`~pix2pix_tf.run.callbacks.EpochReport`): the first and
-            last epochs always get them, the others as the budget allows (1: every epoch).
-        export: write ``saved_model/`` at the end.
-        jit_compile: compile the train step with XLA; "auto": on a GPU without tf.distribute
-            (where it pays), off on CPU (where it is slower: benchmarks/train_throughput.py).
-        deterministic: enable TensorFlow op determinism (bitwise-repeatable runs on CPU).
-        skip_bad_files: leave unreadable images out with a warning instead of stopping.
-        strategy: tf.distribute strategy name (see :mod:`pix2pix_tf.fast.distribute`); the
-            config's batch_size is the global batch.
-        verbose: Keras progress bar setting.
-        eval_modes: inference modes the test split is scored in at the end (default: the
-            config's ``inference_mode`` only; e.g. ``("deterministic", "paper")`` for both).
-            When the last epoch's validation already scored the final weights in that mode,
-            its figures are reused instead of evaluating again.
-        startup_seconds: time the caller spent before this call (the CLI: process start,
-            imports), recorded in the summary's ``timings``.
+        **overrides: :class:`~pix2pix_tf.run.options.RunOptions` fields over ``options``
+            (``steps=100, export=False``).
 
     Returns:
         The summary dict also written to ``summary.json``.
 
     Raises:
+        TypeError: an override that is not a RunOptions field (named).
         RunDirError: ``out_dir`` is not a run this call may write (see :func:`check_run_dir`),
             or ``resume`` finds no checkpoint that loads (it never starts again from step 0).
         FolderBusy: another process is writing the run (its pid is named).
         WriteError: a file of the run cannot be written (disk full ...); the last good
             checkpoint is kept.
-        DataError, ConfigError: bad data or settings, found before anything is written.
+        DataError, ConfigError: bad data, settings or options, found before anything is written.
     """
     laps = Laps()
     out_dir, data_dir = Path(out_dir), Path(data_dir)
-    if steps is not None and epochs is not None:
-        raise ConfigError("give steps or epochs, not both")
-    for name, value in (("steps", steps), ("epochs", epochs), ("steps_per_epoch", steps_per_epoch),
-                        ("checkpoint_every", checkpoint_every)):
-        if value is not None and value <= 0:
-            raise ConfigError(f"{name} must be a positive integer, got {value}")
-    if not checkpoint_min_seconds >= 0:  # also refuses nan
-        raise ConfigError(f"checkpoint_min_seconds must be >= 0, got {checkpoint_min_seconds}")
-    if not validation_budget >= 0:
-        raise ConfigError(f"validation_budget must be >= 0, got {validation_budget}")
+    options = run_options(options, **overrides)  # validated: each refusal names its option
     state = check_run_dir(out_dir, resume, overwrite)  # reads only
     # every field, the PatchGAN's depth for the image size, and the memory training needs
     config = resolve_run_config(config, out_dir, resume).check_trainable()
+    options = resolve_run_options(options, out_dir, resume, given=overrides)  # a resumed run's precision
     check_memory(config)
     with contextlib.ExitStack() as held:
         if state != "new":  # a second writer is refused here, before anything is written
             lock_run(out_dir, held)
-        strategy_name = strategy
-        strategy = make_strategy(strategy)
+        strategy = make_strategy(options.strategy)
         check_global_batch(strategy, config.batch_size)
+        jit_compile = options.jit_compile
         if jit_compile == "auto":
             jit_compile = bool(tf.config.list_physical_devices("GPU")) and strategy.num_replicas_in_sync == 1
-        if deterministic:
+        if options.deterministic:
             tf.config.experimental.enable_op_determinism()  # process-wide; CPU kernels become bitwise repeatable
 
         # Check all data before touching the run folder: a bad file stops us here, not an hour in.
-        train_pairs = split_pairs(data_dir, "train", skip_bad=skip_bad_files, config=config)
+        skip_bad = options.skip_bad_files
+        train_pairs = split_pairs(data_dir, "train", skip_bad=skip_bad, config=config)
         shape = train_image_shape(config, train_pairs)  # (S, S) unless preprocess keeps the aspect
         n_train = len(train_pairs)
         if n_train < config.batch_size:
             raise DataError(f"{data_dir}/train: {n_train} images, fewer than batch_size={config.batch_size}")
         test_split = find_test_split(data_dir)
-        test_ds, n_test = (make_dataset(data_dir, test_split, config, skip_bad=skip_bad_files)
+        test_ds, n_test = (make_dataset(data_dir, test_split, config, skip_bad=skip_bad)
                            if test_split else (None, 0))
 
         before = data_state(data_dir)
@@ -271,18 +240,11 @@ def train(config: Pix2PixConfig | None, data_dir: str | Path, out_dir: str | Pat
         open_run_dir(out_dir, state, resume, overwrite, held)  # a new folder is locked here
         try:
             if not resume:
-                save_run_start(out_dir, config, shape)
+                save_run_start(out_dir, config, shape, options)
             with errors_as_one_line(data_dir, out_dir, before):
                 return _train_in_run(
-                    config, data_dir, out_dir, train_pairs, shape, test_ds, test_split, n_test,
-                    steps=steps, epochs=epochs, resume=resume, steps_per_epoch=steps_per_epoch,
-                    checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
-                    checkpoint_min_seconds=checkpoint_min_seconds, log_every=log_every,
-                    snapshot_count=snapshot_count, validation_budget=validation_budget, export=export,
-                    jit_compile=jit_compile, skip_bad_files=skip_bad_files, strategy=strategy,
-                    strategy_name=strategy_name, verbose=verbose,
-                    eval_modes=tuple(eval_modes or (config.inference_mode,)), laps=laps,
-                    startup_seconds=startup_seconds)
+                    config, options, data_dir, out_dir, train_pairs, shape, test_ds, test_split,
+                    n_test, resume=resume, strategy=strategy, jit_compile=jit_compile, laps=laps)
         except BaseException as e:
             if not resume and not checkpoint_candidates(out_dir / CHECKPOINTS)[0]:
                 remove_failed_start(out_dir, created=not existed, was_new=state == "new")
@@ -310,16 +272,14 @@ def remove_failed_start(out_dir: Path, created: bool, was_new: bool) -> None:
         pass
 
 
-def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_split, n_test, *,
-                  steps, epochs, resume, steps_per_epoch, checkpoint_every, keep_checkpoints,
-                  checkpoint_min_seconds,
-                  log_every, snapshot_count, validation_budget, export, jit_compile, skip_bad_files, strategy,
-                  strategy_name, verbose, eval_modes, laps, startup_seconds) -> dict:
+def _train_in_run(config: Pix2PixConfig, options: RunOptions, data_dir, out_dir, train_pairs, shape,
+                  test_ds, test_split, n_test, *, resume, strategy, jit_compile, laps) -> dict:
     """The part of :func:`train` that runs with the run folder prepared and locked."""
     n_train = len(train_pairs)
-    spe = steps_per_epoch or max(1, n_train // config.batch_size)
-    total_steps = steps if steps is not None else (epochs or PAPER_EPOCHS) * spe
+    spe = options.steps_per_epoch or max(1, n_train // config.batch_size)
+    total_steps = options.steps if options.steps is not None else (options.epochs or PAPER_EPOCHS) * spe
     spe = min(spe, total_steps)
+    eval_modes = tuple(options.eval_modes or (config.inference_mode,))
 
     keras.utils.set_random_seed(config.seed)
     # the folders TensorFlow's writers fill, checked (and made) without following a link
@@ -327,16 +287,16 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
     for sub in (IMAGES, *(f"{LOGS}/{name}" for name in LOG_FOLDERS)):
         safety.make_dirs(out_dir, sub)
     with strategy.scope():  # variables and optimizer slots are mirrored across replicas
-        model = Pix2Pix.from_config_object(config, shape=shape,
-                                           precision=resolve_precision(config.precision))
+        model = model_class(config).from_config_object(config, shape=shape,
+                                           precision=resolve_precision(options.precision))
         model.compile(total_steps=total_steps, jit_compile=jit_compile)
-        speed_up(model)  # the CPU speed paths, chosen here by the run (fast/transform.py)
+        speed_up(model, options.conv_impl)  # the CPU speed paths, chosen here by the run (fast/transform.py)
         ckpt = model.checkpoint()
         if resume:
             restored = restore_latest(ckpt, ckpt_dir)
             print(f"resumed from step {model.step} ({Path(restored).name})")
             rewrite_pointer(ckpt_dir, restored)
-        manager = tf.train.CheckpointManager(ckpt, str(ckpt_dir), max_to_keep=keep_checkpoints)
+        manager = tf.train.CheckpointManager(ckpt, str(ckpt_dir), max_to_keep=options.keep_checkpoints)
     start_step = model.step
     laps.lap("build")
     # the same example stream an uninterrupted run would see from this step on
@@ -345,17 +305,17 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
 
     snap_ds = (test_ds if test_ds is not None
                else make_dataset(data_dir, "train", config, training=False, pairs=train_pairs)[0])
-    snap = next(iter(snap_ds.unbatch().batch(snapshot_count)))
+    snap = next(iter(snap_ds.unbatch().batch(options.snapshot_count)))
     timer = cb.Throughput(config.batch_size)
-    saver = cb.CheckpointEvery(manager, checkpoint_every, min_seconds=checkpoint_min_seconds)
+    saver = cb.CheckpointEvery(manager, options.checkpoint_every, min_seconds=options.checkpoint_min_seconds)
     snapshots = cb.ImageSnapshot(snap[0], snap[1], out_dir / IMAGES, log_dir=out_dir / LOGS)
-    report = cb.EpochReport(test_ds, snapshots, budget=validation_budget)  # val_* and the PNGs
+    report = cb.EpochReport(test_ds, snapshots, budget=options.validation_budget)  # val_* and the PNGs
     callbacks = [
         timer,
         cb.NaNGuard(manager),  # before the checkpointer: a NaN step is never saved
         cb.StopAtStep(total_steps),
         report,  # before the loggers: they read the val_* it adds to the epoch's logs
-        cb.ScalarLogger(out_dir / LOGS, every_steps=log_every),
+        cb.ScalarLogger(out_dir / LOGS, every_steps=options.log_every),
         cb.HistoryCSV(out_dir, HISTORY, append=resume),
         saver,
     ]
@@ -365,7 +325,7 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
     if start_step < total_steps:
         h = model.fit(train_ds, epochs=math.ceil(total_steps / spe), initial_epoch=start_step // spe,
                       steps_per_epoch=spe, callbacks=callbacks,
-                      shuffle=False, verbose=verbose)
+                      shuffle=False, verbose=options.verbose)
         history = h.history
     saver.save(model)
     wall = time.perf_counter() - t0
@@ -385,7 +345,7 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
                                   model.evaluate(test_ds, verbose=0, return_dict=True).items()}
         set_inference_mode(model, config.inference_mode)
     laps.lap("evaluation")
-    if export:
+    if options.export:
         manifests.record_written(out_dir, [SAVED_MODEL])
         export_saved_model(model.inference_generator, config, out_dir / SAVED_MODEL,  # G's EMA when on
                            replace_recorded_in=out_dir)
@@ -407,15 +367,15 @@ def _train_in_run(config, data_dir, out_dir, train_pairs, shape, test_ds, test_s
         "inference_mode": config.inference_mode,
         "precision": model.precision,
         "jit_compile": bool(jit_compile),
-        "strategy": strategy_name,
+        "strategy": options.strategy,
         "replicas": strategy.num_replicas_in_sync,
         "test": test_metrics.get(config.inference_mode, {}),
         "test_by_inference_mode": test_metrics,
-        "saved_model": str(out_dir / SAVED_MODEL) if export else None,
+        "saved_model": str(out_dir / SAVED_MODEL) if options.export else None,
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "timings": _timings(laps, timer, report=report, snapshots=snapshots, saver=saver,
-                            startup_seconds=startup_seconds),
+                            startup_seconds=options.startup_seconds),
     }
     save_summary(out_dir, summary)
     return summary

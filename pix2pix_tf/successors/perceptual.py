@@ -13,8 +13,8 @@ Nothing is downloaded: ``config.perceptual_weights`` names a file the user suppl
   weighted equally (1 / their number).
 
 A grayscale image (1 channel) is repeated to 3 channels when the network expects 3.
-:meth:`Pix2PixConfig.check_trainable` checks that the file exists before training; it is
-loaded at the first training step (:class:`pix2pix_tf.model.Pix2Pix`), so a run trained
+:meth:`SuccessorConfig.check_trainable` checks that the file exists before training; it is
+loaded at the first training step (:class:`pix2pix_tf.successors.model.SuccessorPix2Pix`), so a run trained
 with it can be loaded, evaluated and exported without the file.
 
 Example:
@@ -35,6 +35,7 @@ import keras
 import tensorflow as tf
 
 from ..config import ConfigError, short_repr
+from .config import check_perceptual_file
 
 VGG19_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 VGG19_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)  # pix2pixHD's VGGLoss
@@ -75,8 +76,6 @@ def load_feature_network(path: str) -> FeatureNetwork:
         ConfigError: one line naming ``perceptual_weights`` and the path: missing, not a
             .keras / .h5 file, or not loadable.
     """
-    from ..config import check_perceptual_file
-
     check_perceptual_file(path)  # exists, readable, known suffix
     file = Path(path).expanduser()
     try:
