@@ -40,14 +40,12 @@ MAX_UNET_DEPTH = 8  # the paper's U-Net has 8 downsamplings (256 -> 1x1)
 
 
 def choice(default: str, choices: tuple[str, ...]):
-    """A config field whose value is one of ``choices``; the CLI and :meth:`validate` read them
-    from the field's metadata (``dataclasses.fields(Pix2PixConfig)[i].metadata["choices"]``)."""
+    """A field whose value is one of ``choices``, kept in its metadata (read by validate and the CLI)."""
     return dataclasses.field(default=default, metadata={"choices": choices})
 
 
 def field_choices(config_class: type | None = None) -> dict[str, tuple[str, ...]]:
-    """Field name -> allowed values, for every choice field of :class:`Pix2PixConfig`
-    (or of ``config_class``, a config extending it).
+    """Field name -> allowed values, for every choice field of ``config_class`` (:class:`Pix2PixConfig`).
 
     Example:
         >>> field_choices()["direction"]
@@ -117,7 +115,7 @@ class Pix2PixConfig:
     d_lr_scale: float = 1.0  # D's learning rate = learning_rate * d_lr_scale (paper: 1, the same rate for both)
 
     # ---- inference (section 3.3) ----
-    inference_mode: str = choice("deterministic", INFERENCE_MODES)  # see README: "paper" = test-batch BN stats + dropout noise
+    inference_mode: str = choice("deterministic", INFERENCE_MODES)  # see docs/paper.md: "paper" = test-batch BN stats + dropout noise
 
     seed: int = 0  # seeds data order, jitter and weight init
 
@@ -279,12 +277,8 @@ class Pix2PixConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> "Pix2PixConfig":
-        """Read a config saved by :meth:`save` (or written by hand).
-
-        Raises:
-            ConfigError: one line starting with the path: the file is missing or unreadable,
-                not UTF-8, not JSON, not a JSON object, has unknown fields or bad values.
-        """
+        """Read a config saved by :meth:`save` (or written by hand); a :class:`ConfigError` of one
+        line starting with the path when it is missing, unreadable, not JSON or has bad fields."""
         path = Path(path)
         try:
             text = path.read_bytes().decode("utf-8")

@@ -268,9 +268,8 @@ class Pix2Pix(keras.Model):
         return {name: t.result() for name, t in self.test_trackers.items()}
 
     def checkpoint(self, **extra) -> tf.train.Checkpoint:
-        """A tf.train.Checkpoint of both networks, both optimizers (their step included) and
-        the dropout layers' random-seed states, so a resumed run draws the same noise
-        (``extra``: more objects to save, from a subclass)."""
+        """Both networks, both optimizers (their step included) and the dropout seed states (a
+        resumed run draws the same noise); ``extra``: a subclass's objects."""
         return tf.train.Checkpoint(generator=self.generator, discriminator=self.discriminator,
                                    g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
                                    dropout_seeds=dropout_seed_states(self.generator), **extra)
@@ -309,11 +308,8 @@ class AlternatingPix2Pix(Pix2Pix):
 
 @keras.saving.register_keras_serializable(package="pix2pix_tf")
 class ReconstructionOnlyPix2Pix(Pix2Pix):
-    """``loss="l1"``, the "L1" row of the paper's table 1: G on lambda * L1 alone, no D.
-
-    The discriminator is built (checkpoints keep their shape) but neither run nor updated;
-    its losses are logged as 0.
-    """
+    """``loss="l1"``, table 1's "L1": G on lambda * L1 alone. D is built (checkpoints keep
+    their shape) but neither run nor updated; its losses are logged as 0."""
 
     def train_step(self, data):
         x, y = data

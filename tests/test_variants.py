@@ -394,5 +394,5 @@ def test_resnet_generator(net_g, n_blocks):
     assert len(adds) == n_blocks  # one residual sum per block
     assert all(a.output.shape[1:] == (16, 16, 16) for a in adds)  # 1/4 resolution, 4 * ngf
     assert _trainable(g) == resnet_param_count(3, 3, 4, n_blocks)
-    # at paper size the same formula gives the count the README states for resnet_9blocks
+    # at paper size the same formula gives the count docs/paper.md states for resnet_9blocks
     assert resnet_param_count(3, 3, 64, 9) == 11_383_427

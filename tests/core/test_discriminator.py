@@ -71,7 +71,7 @@ def test_paper_patchgan_layout_and_parameters(paper_discriminator):
     slopes = {r.negative_slope for r in walk(d) if isinstance(r, keras.layers.LeakyReLU)}
     assert slopes == {0.2}
     trainable = patchgan_param_count(6, 64, 3)
-    assert trainable == 2_768_705  # README: "70x70 2,768,705"
+    assert trainable == 2_768_705  # docs/paper.md: "70x70 2,768,705"
     assert sum(int(np.prod(v.shape)) for v in d.trainable_variables) == trainable
 
 

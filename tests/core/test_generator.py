@@ -139,7 +139,7 @@ def test_paper_encoder_decoder_filter_schedule(paper_generator):
 
 def test_paper_generator_parameter_count(paper_generator):
     trainable, non_trainable = unet_param_counts(3, 3, PAPER_ENCODER)
-    assert trainable == 54_413_955  # README: "generators unet_256 54,413,955"
+    assert trainable == 54_413_955  # docs/paper.md: "generators unet_256 54,413,955"
     assert n_params(paper_generator.trainable_variables) == trainable
     # count_params() adds the batch-norm moving statistics (not the dropout seed states)
     assert paper_generator.count_params() == trainable + non_trainable
