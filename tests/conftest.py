@@ -70,6 +70,18 @@ def trained_run(tmp_path_factory):
     return root, summary, cfg
 
 
+@pytest.fixture(scope="session")
+def facades_run(tmp_path_factory) -> Path:
+    """A 2-step run (64x64, ngf 8) on the bundled label-map sample: its snapshot in
+    RUN/images shows label maps as inputs (the web export's default palette reads them)."""
+    from pix2pix_tf.run.train import train
+
+    run = tmp_path_factory.mktemp("facades") / "run"
+    train(Pix2PixConfig(image_size=64, load_size=72, ngf=8, ndf=8), SAMPLE_DATA, run,
+          steps=2, steps_per_epoch=2, verbose=0, export=False)
+    return run
+
+
 CHROMIUM = os.environ.get("PIX2PIX_CHROMIUM", "/usr/bin/chromium")
 
 

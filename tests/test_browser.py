@@ -20,6 +20,7 @@ scaling, channel order or a shifted pixel moves values by tens of levels).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -31,6 +32,7 @@ import numpy as np
 import pytest
 
 from pix2pix_tf.web import page as web
+from pix2pix_tf.web import runtime as web_runtime
 
 pytestmark = pytest.mark.slow
 
@@ -60,30 +62,36 @@ def litert_dir(tmp_path_factory) -> Path:
     """A local @litertjs/core install: $PIX2PIX_LITERT_DIR, else npm install into a tmp folder."""
     given = os.environ.get("PIX2PIX_LITERT_DIR")
     if given:
-        found = web.find_litert(given)
+        found = web_runtime.find_litert(given)
         need(found is not None, f"PIX2PIX_LITERT_DIR={given} holds no @litertjs/core")
         return found
     npm = shutil.which("npm")
     need(npm is not None, "npm is not installed (needed for LiteRT.js)")
     prefix = tmp_path_factory.mktemp("npm")
     result = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(prefix),
-                             f"{web.LITERT_PACKAGE}@{web.LITERT_VERSION}"],
+                             f"{web_runtime.LITERT_PACKAGE}@{web_runtime.LITERT_VERSION}"],
                             capture_output=True, text=True, timeout=600)
-    need(result.returncode == 0, f"npm install {web.LITERT_PACKAGE}@{web.LITERT_VERSION} failed: "
+    need(result.returncode == 0, f"npm install {web_runtime.LITERT_PACKAGE}@{web_runtime.LITERT_VERSION} failed: "
                                  f"{result.stderr.strip()[-300:]}")
-    return web.find_litert(prefix)
+    return web_runtime.find_litert(prefix)
 
 
 def launch(playwright, *args: str):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=list(args))
 
 
-def open_page(browser, url: str, messages: list | None = None):
-    """Load the page and wait until its model is loaded and the empty canvas translated."""
+def open_page(browser, url: str, messages: list | None = None, route=None, wait: bool = True):
+    """Load the page and wait until its model is loaded and the empty canvas translated.
+
+    ``route``: a Playwright route handler for every request the page makes (see :func:`cdn_offline`)."""
     page = browser.new_page(viewport={"width": 900, "height": 640})
     page.on("pageerror", lambda e: (messages if messages is not None else []).append(f"pageerror: {e}"))
     page.on("console", lambda m: (messages if messages is not None else []).append(f"{m.type}: {m.text}"))
+    if route is not None:
+        page.route("**/*", route)
     page.goto(url)
+    if not wait:
+        return page, None
     page.wait_for_function("window.pix2pix !== undefined", timeout=60_000)
     info = page.evaluate("window.pix2pix.ready")
     return page, info
@@ -144,7 +152,7 @@ def test_drawing_in_the_browser_translates_like_python(playwright, site, trained
         with web.serve_folder(site) as url:
             page, info = open_page(browser, url + "index.html", messages)
             assert info["accelerator"] in ("wasm", "webgpu") and info["translations"] == 1, info
-            assert info["runtime"] == f"LiteRT.js {web.LITERT_VERSION}" and info["source"] == "copy"
+            assert info["runtime"] == f"LiteRT.js {web_runtime.LITERT_VERSION}" and info["source"] == "copy"
             draw(page, [(8, 8), (40, 10), (56, 50)], 64)  # the first brush: sky
             page.click("button[title=window]")
             draw(page, [(12, 44), (30, 60)], 64)
@@ -159,7 +167,7 @@ def test_drawing_in_the_browser_translates_like_python(playwright, site, trained
             np.testing.assert_array_equal(drawn, app.render_strokes(strokes))  # the JS rasteriser
             worst_drawn = compare(page, app.translate)
             status = page.locator(".p2p-status").inner_text()
-            assert f"LiteRT.js {web.LITERT_VERSION} on {info['accelerator']}" in status, status
+            assert f"LiteRT.js {web_runtime.LITERT_VERSION} on {info['accelerator']}" in status, status
             assert "ms per translation" in status and "4 strokes" in status, status
             page.wait_for_timeout(300)  # the <img> shows the last data URL
             shot = tmp_path / "web_page_drawn.png"
@@ -301,4 +309,108 @@ def test_web_latency_benchmark_prints_json(playwright, litert_dir):
     entry = out["variants"]["ngf8"]
     assert entry["accelerator"] == "wasm" and entry["median_ms"] > 0 and len(entry["ms"]) == 2
     assert entry["model_tflite_mb"] > 0 and out["runtime_files_mb"] > 10
-    assert out["litert_js"] == web.LITERT_VERSION
+    assert out["litert_js"] == web_runtime.LITERT_VERSION
+
+
+# ------------------------------------------------------------------ the defaults: CDN runtime, palette from the run
+MIME = {".js": "text/javascript", ".wasm": "application/wasm", ".json": "application/json"}
+
+
+def cdn_offline(litert_dir: Path, served: list, change: str | None = None):
+    """A route handler standing in for jsDelivr, offline: the pinned packages' URLs are answered
+    from the local npm files (byte for byte, as jsDelivr serves npm's files, with its CORS
+    header); ``change``: the URL whose bytes are altered by one appended comment. The local
+    server passes; every other request leaves nothing and is aborted."""
+    runtime = web_runtime.resolve_runtime("copy", litert_dir)
+    folders = {f"{web_runtime.CDN_BASE}/{web_runtime.LITERT_PACKAGE}@{web_runtime.LITERT_VERSION}/": runtime.core,
+               f"{web_runtime.CDN_BASE}/@litertjs/wasm-utils@{web_runtime.LITERT_VERSION}/": runtime.wasm_utils}
+
+    def handle(route):
+        url = route.request.url
+        if url.startswith("http://127.0.0.1:"):
+            return route.continue_()
+        for prefix, folder in folders.items():
+            f = folder / url[len(prefix):].split("?")[0] if url.startswith(prefix) else None
+            if f is not None and f.is_file():
+                body = f.read_bytes() + (b"\n// changed\n" if url == change else b"")
+                served.append(url)
+                return route.fulfill(status=200, body=body, headers={
+                    "Access-Control-Allow-Origin": "*",
+                    "Content-Type": MIME.get(f.suffix, "application/octet-stream")})
+        return route.abort()
+
+    return handle
+
+
+@pytest.fixture(scope="module")
+def default_site(facades_run, tmp_path_factory):
+    """The facades run exported with no flags from a folder without ./node_modules: the CDN runtime
+    (integrity-checked) and the palette read from the run."""
+    out = tmp_path_factory.mktemp("default") / "site"
+    with contextlib.chdir(out.parent):
+        web.export_web_run(facades_run, out, say=None)
+    return out
+
+
+def test_the_default_export_loads_the_pinned_cdn_and_draws_the_runs_labels(
+        playwright, default_site, facades_run, litert_dir, tmp_path):
+    from pix2pix_tf.web.draw_widget import DrawAndSee
+    from pix2pix_tf.run.loading import load_run
+
+    model = load_run(facades_run)
+    app = DrawAndSee(model.inference_generator, model.config, palette="facades")
+    messages: list[str] = []
+    served: list[str] = []
+    browser = launch(playwright)
+    try:
+        with web.serve_folder(default_site) as url:
+            page, info = open_page(browser, url + "index.html", messages, cdn_offline(litert_dir, served))
+            assert info["source"] == "cdn" and info["translations"] == 1, info
+            assert info["runtime"] == f"LiteRT.js {web_runtime.LITERT_VERSION}", info
+            cdn = f"{web_runtime.CDN_BASE}/{web_runtime.LITERT_PACKAGE}@{web_runtime.LITERT_VERSION}/"
+            assert {cdn + "dist/index.js", f"{web_runtime.CDN_BASE}/@litertjs/wasm-utils@{web_runtime.LITERT_VERSION}/dist/index.js"
+                    } <= set(served), served
+            assert any(u.startswith(cdn + "wasm/") and u.endswith(".wasm") for u in served), served
+            # the palette read from the run: the facades' label colours, the canvas a wall
+            assert "a label map (8 classes)" in page.locator("p.about").inner_text()
+            assert page.get_by_text("you draw A (label map)").count() == 1
+            for name in ("sky", "wall", "window", "door", "balcony"):
+                assert page.locator(f"button[title={name}]").count() == 1, name
+            assert page.locator("button[title=ink]").count() == 0
+            page.click("button[title=window]")
+            draw(page, [(12, 20), (40, 20), (40, 36)], 64)
+            assert page.evaluate("window.pix2pix.settled()") == 2
+            drawn = pixels(page, "inputPixels")[..., :3]
+            assert (drawn[20, 20] == (0, 200, 255)).all() and (drawn[50, 10] == (0, 60, 255)).all()
+            worst = compare(page, app.translate)
+            page.wait_for_timeout(300)  # the <img> shows the last data URL
+            shot = tmp_path / "web_default.png"
+            page.screenshot(path=str(shot))
+            save_artifact(shot)
+    finally:
+        browser.close()
+    errors = [m for m in messages if m.startswith("pageerror")]
+    assert not errors, errors
+    assert worst[0] <= MAX_DIFF and worst[1] <= MEAN_DIFF, worst
+
+
+@pytest.mark.parametrize("module", ["@litertjs/core", "@litertjs/wasm-utils"])
+def test_a_changed_cdn_module_is_refused_by_its_integrity(module, playwright, default_site, litert_dir):
+    """The same files with one comment appended fail the import map's sha384: the page never starts."""
+    changed_url = f"{web_runtime.CDN_BASE}/{module}@{web_runtime.LITERT_VERSION}/dist/index.js"
+    messages: list[str] = []
+    served: list[str] = []
+    browser = launch(playwright)
+    try:
+        with web.serve_folder(default_site) as url:
+            page, _ = open_page(browser, url + "index.html", messages,
+                                cdn_offline(litert_dir, served, change=changed_url), wait=False)
+            page.wait_for_timeout(2000)
+            started = page.evaluate("typeof window.pix2pix !== 'undefined'")
+    finally:
+        browser.close()
+    assert changed_url in served, served  # it was delivered, and refused
+    assert not started, messages
+    assert not any(u.endswith(".wasm") for u in served), served
+    blocked = [m for m in messages if "integrity" in m and changed_url in m and "blocked" in m]
+    assert blocked, messages  # Chromium: "Failed to find a valid digest in the 'integrity' ..."

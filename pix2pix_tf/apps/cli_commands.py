@@ -76,7 +76,7 @@ def _export(args) -> int:
         print(f"exported web to {path}; serve it with: python -m http.server -d {path} 8000 "
               "(then open http://localhost:8000/)")
         return 0
-    if args.litert_dir is not None or args.runtime != "auto" or args.palette != "edges":
+    if args.litert_dir is not None or args.runtime != "auto" or args.palette is not None:
         raise Pix2PixError("--runtime, --litert-dir and --palette apply to --format web only")
     calibration = {} if args.quantize != "int8" else {
         "calibration_data": args.calibration_data,

@@ -297,14 +297,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "any static server, e.g. python -m http.server -d OUT")
     p.add_argument("--runtime", choices=("auto", "copy", "cdn"), default="auto",
                    help="web: copy LiteRT.js from a local npm install into OUT/litert (works "
-                        "offline), or cdn: load it from cdn.jsdelivr.net at the pinned version; "
-                        "auto (default): copy when the files are found, else stop and say so")
+                        "offline), or cdn: load it from cdn.jsdelivr.net at the pinned version "
+                        "(integrity-checked); auto (default): copy when a local install is found "
+                        "(--litert-dir or ./node_modules), else cdn; one line says which")
     p.add_argument("--litert-dir", metavar="DIR",
                    help="web: the npm package @litertjs/core (or the folder whose node_modules "
                         "holds it); default ./node_modules/@litertjs/core")
-    p.add_argument("--palette", default="edges",
-                   help="web: what the page draws with: edges (black on white, default) or "
-                        "facades (the synthetic facades' label colours)")
+    p.add_argument("--palette",
+                   help="web: what the page draws with: edges (black on white) or facades (the "
+                        "synthetic facades' label colours); default: from the run's snapshots "
+                        "(its own label colours for label-map inputs, else edges), said in one line")
     p.add_argument("--inference-mode", choices=config_module.INFERENCE_MODES,
                    help="default: the run's (TFLite: deterministic)")
     p.add_argument("--quantize", choices=TFLITE_QUANTIZATIONS, default="none",

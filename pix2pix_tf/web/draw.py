@@ -3,6 +3,9 @@
 * :data:`PALETTES` (``edges``: black ink on white; ``facades``: the synthetic sample's label
   colours), :func:`resolve_palette`, :func:`resolve_background` and :func:`brushes` say what
   a canvas draws with; :func:`widget_options` is the drawing front end's settings.
+* :func:`palette_from_inputs` picks a palette from a run's input images by counting their
+  colours: a label map's own colours (``facades`` when they are those), or ``edges`` for
+  black-on-white drawings and for photos.
 * :func:`render_strokes` turns strokes (lists of points with a colour and a width, in image
   pixels) into a uint8 image with numpy only: hard edges and exact palette colours, which is
   what a label map must be (an anti-aliased edge would invent colours no class has).
@@ -26,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from typing import TYPE_CHECKING
@@ -38,7 +42,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..config import Pix2PixConfig
 
 __all__ = ["render_strokes", "facades_palette", "PALETTES", "EDGE_INK", "EDGE_PAPER",
-           "resolve_palette", "resolve_background", "brushes", "widget_options"]
+           "resolve_palette", "resolve_background", "brushes", "widget_options",
+           "PaletteChoice", "palette_from_inputs"]
 
 EDGE_INK = (0, 0, 0)  # edges are drawn black ...
 EDGE_PAPER = (255, 255, 255)  # ... on white, as in edges2shoes / edges2handbags
@@ -150,6 +155,112 @@ def widget_options(config: "Pix2PixConfig", palette: dict | None, background,
                 max_width=max(2, size // 4),
                 default_width=max(1, size // (64 if palette is None else 16)),
                 titles=[f"you draw {a} ({kind})", f"the generator's {b}"])
+
+
+# --------------------------------------------------------------------------
+# a palette from the images a model takes
+# --------------------------------------------------------------------------
+COLOUR_RADIUS = 3  # colours this close (largest channel difference) count as one: JPEG noise
+CLASS_RADIUS = 12  # ... and this close, as one class of a label map's palette
+GRAY_SPREAD = 24  # a pixel whose channels differ by at most this is gray
+LABEL_COLOURS_MAX = 16  # a label map: at most this many colours ...
+LABEL_COVERAGE = 0.7  # ... hold at least this share of the pixels (measured: label maps 0.8-0.9
+#                       after JPEG and resizing, the synthetic facades' photos 0.3-0.55)
+LABEL_CLASS_SHARE = 0.01  # a colour holding this share of the pixels is a class of the palette
+FACADES_MATCH = 0.75  # share of pixels within 24 levels of a facades colour: "facades"
+
+
+@dataclasses.dataclass(frozen=True)
+class PaletteChoice:
+    """What :func:`palette_from_inputs` chose: a name in :data:`PALETTES` or a dict, and why."""
+
+    palette: str | dict[str, tuple[int, int, int]]
+    why: str  # "the inputs are ...", for one printed line
+
+    @property
+    def label(self) -> str:
+        """The palette as a person reads it: "edges (black ink on white)", "facades (8 label colours)"."""
+        if self.palette == "edges":
+            return "edges (black ink on white)"
+        if isinstance(self.palette, str):
+            return f"{self.palette} ({len(PALETTES[self.palette])} label colours)"
+        return f"the run's {len(self.palette)} label colours ({', '.join(self.palette)})"
+
+
+def _colour_clusters(pixels: np.ndarray, radius: int = COLOUR_RADIUS,
+                     limit: int = 4 * LABEL_COLOURS_MAX) -> list[tuple[tuple[int, int, int], int]]:
+    """Greedy clusters of an (N, 3) uint8 array, most frequent first: (colour, pixel count).
+
+    The most frequent colour not yet taken opens a cluster and takes every colour within
+    ``radius`` of it (largest channel difference); at most ``limit`` clusters."""
+    colours, counts = np.unique(pixels.reshape(-1, 3), axis=0, return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    colours, counts = colours[order].astype(np.int16), counts[order]
+    free = np.ones(len(colours), bool)
+    clusters = []
+    while len(clusters) < limit and free.any():
+        i = int(np.argmax(free))
+        near = free & (np.abs(colours - colours[i]).max(axis=1) <= radius)
+        clusters.append((tuple(int(c) for c in colours[i]), int(counts[near].sum())))
+        free &= ~near
+    return clusters
+
+
+def palette_from_inputs(images: np.ndarray) -> PaletteChoice:
+    """Pick the canvas palette for a model from images of its inputs, by counting colours.
+
+    * gray images (every channel within :data:`GRAY_SPREAD` of the others for 98% of the
+      pixels): black-on-white drawings (edges, sketches) or gray photos: ``"edges"``;
+    * at most :data:`LABEL_COLOURS_MAX` colours (clusters of :data:`COLOUR_RADIUS`, for JPEG
+      noise) hold :data:`LABEL_COVERAGE` of the pixels: flat colour regions, a label map. Its
+      palette is ``"facades"`` when 75% of the pixels lie near the facades colours
+      (:func:`facades_palette`), else the run's own colours: those (clusters of
+      :data:`CLASS_RADIUS`) holding 1% of the pixels or more, most frequent first (the
+      canvas starts filled with the first), named by hex;
+    * else photos: no palette fits a photo; ``"edges"`` (draw lines, or upload a photo).
+
+    Args:
+        images: uint8 (..., 3) pixels (one or more images; gray is repeated to RGB first).
+
+    Example:
+        >>> from pix2pix_tf.datasets.synthetic import render_facade
+        >>> labels, photo = render_facade(0, 64)
+        >>> palette_from_inputs(labels).palette, palette_from_inputs(photo).palette
+        ('facades', 'edges')
+        >>> sketch = render_strokes([{"color": [0, 0, 0], "width": 2, "points": [[4, 4], [60, 50]]}], 64)
+        >>> palette_from_inputs(sketch).why
+        'the inputs are gray: black-on-white drawings (2 gray levels hold 100% of the pixels)'
+    """
+    pixels = np.asarray(images, dtype=np.uint8)
+    if pixels.shape[-1] == 1:
+        pixels = np.repeat(pixels, 3, axis=-1)
+    pixels = pixels.reshape(-1, 3)
+    if pixels.size == 0:
+        raise ValueError("no pixels to choose a palette from")
+    n = len(pixels)
+    wide = pixels.astype(np.int16)
+    clusters = _colour_clusters(pixels)
+    top = clusters[:LABEL_COLOURS_MAX]
+    covered = sum(count for _, count in top) / n
+    if (np.ptp(wide, axis=1) <= GRAY_SPREAD).mean() >= 0.98:
+        two = sum(count for _, count in clusters[:2]) / n
+        what = ("black-on-white drawings" if two >= 0.8 else "gray photos or drawings")
+        return PaletteChoice("edges", f"the inputs are gray: {what} (2 gray levels hold "
+                                      f"{two:.0%} of the pixels)")
+    if covered < LABEL_COVERAGE:
+        return PaletteChoice("edges", f"the inputs are photos ({LABEL_COLOURS_MAX} colours hold "
+                                      f"{covered:.0%} of the pixels, a label map needs "
+                                      f"{LABEL_COVERAGE:.0%}); no label palette fits a photo")
+    facades = np.array(list(facades_palette().values()), np.int16)
+    near = (np.abs(wide[:, None, :] - facades[None]).max(axis=2) <= 24).any(axis=1)
+    classes = [(rgb, count) for rgb, count in _colour_clusters(pixels, CLASS_RADIUS, LABEL_COLOURS_MAX)
+               if count / n >= LABEL_CLASS_SHARE]
+    if near.mean() >= FACADES_MATCH:
+        return PaletteChoice("facades", f"the inputs are label maps in the facades colours "
+                                        f"({near.mean():.0%} of their pixels)")
+    own = {"#%02x%02x%02x" % rgb: rgb for rgb, _ in classes}
+    return PaletteChoice(own, f"the inputs are label maps ({len(top)} colours hold "
+                              f"{covered:.0%} of the pixels)")
 
 
 # --------------------------------------------------------------------------

@@ -35,7 +35,25 @@ Why these choices:
   (``--litert-dir``, else ``./node_modules/@litertjs/core``): the folder then works offline,
   about 19 MB (the two single-threaded wasm builds: relaxed SIMD and a fallback).
   ``--runtime cdn`` references jsDelivr at the pinned version :data:`LITERT_VERSION` instead.
-  ``auto`` (default) copies when the files are there and otherwise refuses, naming both ways.
+  ``auto`` (default) copies when a local copy is found (``--litert-dir``, or a complete
+  ``./node_modules/@litertjs/core`` of the pinned major version) and otherwise uses the CDN,
+  so a fresh machine gets a working page with no flags; one printed line says which
+  (:func:`runtime_line`) and how to get the other.
+* **Subresource Integrity on the CDN**: the import map's ``integrity`` entries
+  (:data:`CDN_INTEGRITY`, sha384, pinned beside :data:`LITERT_VERSION`) make the browser
+  refuse the two ES modules the page imports from jsDelivr (``@litertjs/core`` and
+  ``@litertjs/wasm-utils``, ``dist/index.js``) unless they are byte for byte the npm
+  package's files at the pinned version (jsDelivr's ``/npm/`` paths serve npm's files
+  unchanged; import-map integrity is in Chromium since 127). What LiteRT.js fetches itself
+  cannot carry SRI: the wasm loader script (``litert_wasm*_internal.js``, appended as a
+  classic ``<script>`` by wasm-utils) and the ``.wasm`` binary it fetches come from the same
+  pinned, immutable jsDelivr path unchecked; for a page that trusts no CDN use
+  ``--runtime copy``.
+* **palette from the run** (:func:`palette_for_run`, ``--palette`` not given): the input
+  panels of the run's newest snapshot ``RUN/images/epoch_*.png`` (input | output | target,
+  always written) are counted (:func:`pix2pix_tf.web.draw.palette_from_inputs`): label maps
+  get their label colours (``facades`` for the synthetic sample's), black-on-white drawings
+  and photos black ink on white (``edges``); one printed line says which and why.
 
 Serve the folder with any static server (``python -m http.server -d OUT``); a ``file://`` page
 cannot fetch the model. Nothing is written outside ``--out`` but its temporary sibling, which is
@@ -58,145 +76,32 @@ import html
 import http.server
 import json
 import os
+import re
 import string
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import keras
 
 from ..host import manifests
 from ..host import writes as safety
 from ..config import Pix2PixConfig
-from .draw import PALETTES, resolve_background, resolve_palette, widget_options
+from .draw import (PALETTES, PaletteChoice, palette_from_inputs, resolve_background,
+                   resolve_palette, widget_options)
 from .draw_widget import JS_FILE as WIDGET_JS_FILE
 from .draw_widget import WIDGET_CSS
+from .runtime import INDEX, LITERT_PACKAGE, RUNTIME_DIR, RUNTIME_FILES, WebRuntime, resolve_runtime, runtime_line
 from ..run.export import ExportError, export_tflite
-from ..run.folder import find_enclosing_run
+from ..run.folder import IMAGES, find_enclosing_run
 from ..run.loading import load_run
 
 WEB_KIND = "web"  # manifest kind of a web export folder
-LITERT_PACKAGE = "@litertjs/core"
-LITERT_VERSION = "2.5.3"  # pinned: the API below was read from this version's dist/index.d.ts
-CDN_BASE = "https://cdn.jsdelivr.net/npm"
-RUNTIMES = ("auto", "copy", "cdn")
-
-INDEX, SCRIPT, WIDGET, MODEL, CONFIG, RUNTIME_DIR = (
-    "index.html", "pix2pix_web.js", "draw_widget.js", "model.tflite", "web_config.json", "litert")
+SCRIPT, WIDGET, MODEL, CONFIG = (
+    "pix2pix_web.js", "draw_widget.js", "model.tflite", "web_config.json")
 PAGE_FILES = (INDEX, SCRIPT, WIDGET, MODEL, CONFIG)
 PAGE_TEMPLATE = Path(__file__).resolve().parent / "web_page.html"
 PAGE_SCRIPT = Path(__file__).resolve().parent / "web_page.js"
-
-# what --runtime copy takes from the npm packages: OUT/litert/<key> <- (package, path in it).
-# loadLiteRt(dir) loads litert_wasm_internal.js (relaxed SIMD) or, in browsers without relaxed
-# SIMD, litert_wasm_compat_internal.js; the threaded and JSPI builds (options we do not pass) stay out.
-RUNTIME_FILES = {
-    "core/index.js": ("core", "dist/index.js"),
-    "core/package.json": ("core", "package.json"),
-    "wasm-utils/index.js": ("wasm-utils", "dist/index.js"),
-    "wasm/litert_wasm_internal.js": ("core", "wasm/litert_wasm_internal.js"),
-    "wasm/litert_wasm_internal.wasm": ("core", "wasm/litert_wasm_internal.wasm"),
-    "wasm/litert_wasm_compat_internal.js": ("core", "wasm/litert_wasm_compat_internal.js"),
-    "wasm/litert_wasm_compat_internal.wasm": ("core", "wasm/litert_wasm_compat_internal.wasm"),
-}
-NPM_HINT = f"npm install {LITERT_PACKAGE}@{LITERT_VERSION}"
-
-
-@dataclasses.dataclass(frozen=True)
-class WebRuntime:
-    """Where the page gets LiteRT.js: copied files (``core`` / ``wasm_utils`` package folders) or a CDN."""
-
-    source: str  # "copy" or "cdn"
-    version: str
-    core: Path | None = None
-    wasm_utils: Path | None = None
-    wasm_utils_version: str | None = None
-
-    def import_map(self) -> dict:
-        """The page's import map: the bare specifiers LiteRT.js' modules import, to URLs."""
-        if self.source == "copy":
-            return {"imports": {LITERT_PACKAGE: f"./{RUNTIME_DIR}/core/index.js",
-                                "@litertjs/wasm-utils": f"./{RUNTIME_DIR}/wasm-utils/index.js"}}
-        v = self.version
-        return {"imports": {LITERT_PACKAGE: f"{CDN_BASE}/{LITERT_PACKAGE}@{v}/dist/index.js",
-                            "@litertjs/wasm-utils": f"{CDN_BASE}/@litertjs/wasm-utils@{v}/dist/index.js"}}
-
-    def wasm_dir(self) -> str:
-        """What the page passes to ``loadLiteRt``: the folder of the wasm builds (relative or URL)."""
-        if self.source == "copy":
-            return f"{RUNTIME_DIR}/wasm/"
-        return f"{CDN_BASE}/{LITERT_PACKAGE}@{self.version}/wasm/"
-
-
-def _package_version(folder: Path, name: str) -> str | None:
-    """The version in ``folder/package.json`` when that file names package ``name``."""
-    try:
-        info = json.loads((folder / "package.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(info, dict) or info.get("name") != name or not isinstance(info.get("version"), str):
-        return None
-    return info["version"]
-
-
-def find_litert(litert_dir: str | Path | None = None) -> Path | None:
-    """The ``@litertjs/core`` package folder: ``litert_dir`` itself, or its ``node_modules``
-    (``litert_dir`` may be an npm prefix or a node_modules folder); without it,
-    ``./node_modules/@litertjs/core``. None when there is none."""
-    if litert_dir is None:
-        candidates = [Path.cwd() / "node_modules" / LITERT_PACKAGE]
-    else:
-        d = Path(litert_dir)
-        candidates = [d, d / LITERT_PACKAGE, d / "node_modules" / LITERT_PACKAGE]
-    for c in candidates:
-        if c.is_dir() and _package_version(c, LITERT_PACKAGE) is not None:
-            return c
-    return None
-
-
-def resolve_runtime(runtime: str = "auto", litert_dir: str | Path | None = None) -> WebRuntime:
-    """Decide where the page's LiteRT.js comes from, checking local files (nothing is written).
-
-    Args:
-        runtime: "copy" (local npm files, must exist), "cdn" (jsDelivr at :data:`LITERT_VERSION`)
-            or "auto" (copy when the files are found, else refuse naming both ways).
-        litert_dir: the ``@litertjs/core`` folder, or an npm prefix / node_modules holding it.
-
-    Raises:
-        ExportError: one line naming the flag and what to do.
-    """
-    if runtime not in RUNTIMES:
-        raise ExportError(f"--runtime {runtime}: choose one of {', '.join(RUNTIMES)}")
-    if runtime == "cdn":
-        if litert_dir is not None:
-            raise ExportError("--litert-dir: only used with --runtime copy (or auto); "
-                              "--runtime cdn copies no files")
-        return WebRuntime("cdn", LITERT_VERSION)
-    core = find_litert(litert_dir)
-    where = f"--litert-dir {litert_dir}" if litert_dir is not None else "./node_modules/@litertjs/core"
-    if core is None:
-        how = (f"{NPM_HINT} and pass --litert-dir node_modules/{LITERT_PACKAGE}, "
-               f"or use --runtime cdn (the page then loads LiteRT.js {LITERT_VERSION} from cdn.jsdelivr.net)")
-        if litert_dir is not None and not Path(litert_dir).exists():
-            raise ExportError(f"--litert-dir {litert_dir}: does not exist; {how}")
-        raise ExportError(f"{where}: no LiteRT.js runtime files ({LITERT_PACKAGE} not found); {how}")
-    version = _package_version(core, LITERT_PACKAGE)
-    if version.split(".")[0] != LITERT_VERSION.split(".")[0]:
-        raise ExportError(f"{where}: LiteRT.js {version} found in {core}; the page is written for "
-                          f"{LITERT_VERSION.split('.')[0]}.x ({NPM_HINT})")
-    utils = next((d for d in (core / "node_modules" / "@litertjs" / "wasm-utils",
-                              core.parent / "wasm-utils")
-                  if d.is_dir() and _package_version(d, "@litertjs/wasm-utils")), None)
-    if utils is None:
-        raise ExportError(f"{where}: @litertjs/wasm-utils (a dependency of {LITERT_PACKAGE}) is "
-                          f"missing beside {core}; reinstall with {NPM_HINT}")
-    packages = {"core": core, "wasm-utils": utils}
-    for package, rel in RUNTIME_FILES.values():
-        f = packages[package] / rel
-        if not f.is_file():
-            raise ExportError(f"{where}: LiteRT.js runtime file {f} is missing; reinstall with {NPM_HINT}")
-    return WebRuntime("copy", version, core, utils, _package_version(utils, "@litertjs/wasm-utils"))
-
 
 def check_web_target(out: str | Path, run_dir: str | Path | None = None) -> Path:
     """Refuse, without writing, an ``--out`` that a web export may not take.
@@ -345,12 +250,51 @@ def _index_html(config: Pix2PixConfig, runtime: WebRuntime, palette: dict | None
     )
 
 
+def palette_for_run(run_dir: str | Path) -> PaletteChoice:
+    """The page's palette for a run, from the inputs the run was shown: the input panels
+    (left third) of its newest readable snapshot ``RUN/images/epoch_*.png`` (input | output |
+    target rows, written at every report), counted by
+    :func:`~pix2pix_tf.web.draw.palette_from_inputs`. ``edges`` when there is none.
+
+    Example:
+        >>> palette_for_run("runs/facades").palette  # doctest: +SKIP
+        'facades'
+    """
+    import tensorflow as tf
+
+    folder = Path(run_dir) / IMAGES
+    numbered = [(int(m[1]), p) for p in (folder.iterdir() if folder.is_dir() else ())
+                if (m := re.fullmatch(r"epoch_(\d+)\.png", p.name)) and p.is_file()]
+    snapshots = [p for _, p in sorted(numbered, reverse=True)]  # newest first
+    for png in snapshots:
+        try:
+            grid = tf.io.decode_png(png.read_bytes(), channels=3).numpy()
+        except (OSError, tf.errors.OpError):
+            continue  # unreadable: try an older one
+        size = grid.shape[1] // 3
+        if size == 0 or grid.shape[0] % size:
+            continue  # not an input | output | target grid of square images
+        choice = palette_from_inputs(grid[:, :size])
+        return dataclasses.replace(choice, why=choice.why.replace("the inputs", f"the inputs in {png}", 1))
+    return PaletteChoice("edges", f"{folder} holds no snapshot to read the run's inputs from")
+
+
+def palette_line(choice: PaletteChoice) -> str:
+    """One line: the palette the page draws with, why, and the flag that chooses another."""
+    others = [name for name in PALETTES if name != choice.palette]
+    return (f"palette: {choice.label}: {choice.why}; another: --palette {' or '.join(others)}")
+
+
 def export_web_run(run_dir: str | Path, out: str | Path, inference_mode: str | None = None, *,
                    runtime: str = "auto", litert_dir: str | Path | None = None,
-                   palette: str = "edges", quantize: str = "none") -> Path:
+                   palette: str | None = None, quantize: str = "none",
+                   say: Callable[[str], None] | None = print) -> Path:
     """``pix2pix-tf export --format web``: :func:`export_web` for a run's newest checkpoint.
 
-    The target and the runtime files are checked before the run is loaded.
+    The target and the runtime files are checked before the run is loaded. ``palette`` None:
+    from the run (:func:`palette_for_run`). When it is written, ``say`` (print; None: quiet)
+    gets one line on the runtime (:func:`runtime_line`) and, for a palette taken from the run,
+    one on the palette (:func:`palette_line`).
     """
     check_web_target(out, run_dir)
     web_runtime = resolve_runtime(runtime, litert_dir)
@@ -360,8 +304,15 @@ def export_web_run(run_dir: str | Path, out: str | Path, inference_mode: str | N
         raise ExportError("--inference-mode paper: the web page needs a deterministic model "
                           "(TFLite has no dropout noise); use deterministic or moving_average")
     model = load_run(run_dir)
-    return export_web(model.inference_generator, model.config, out, inference_mode,  # G's EMA when on
-                      runtime=web_runtime, palette=palette, quantize=quantize)
+    choice = palette_for_run(run_dir) if palette is None else None
+    path = export_web(model.inference_generator, model.config, out, inference_mode,  # G's EMA when on
+                      runtime=web_runtime, palette=choice.palette if choice else palette,
+                      quantize=quantize)
+    if say is not None:
+        say(runtime_line(path, web_runtime))
+        if choice is not None:
+            say(palette_line(choice))
+    return path
 
 
 @contextlib.contextmanager
@@ -396,5 +347,5 @@ def serve_folder(folder: str | Path, host: str = "127.0.0.1", port: int = 0) -> 
         thread.join(timeout=10)
 
 
-__all__ = ["export_web", "export_web_run", "serve_folder", "resolve_runtime", "check_web_target",
-           "find_litert", "WebRuntime", "LITERT_VERSION", "WEB_KIND"]
+__all__ = ["export_web", "export_web_run", "serve_folder", "check_web_target", "WEB_KIND",
+           "palette_for_run", "palette_line"]
