@@ -96,6 +96,42 @@ def test_changing_the_constant_and_normalising_rewrites_badges_and_install_cells
     assert 'os.environ.get("PIX2PIX_BRANCH", "dev")' in install
 
 
+def test_one_command_points_the_course_at_a_fork(tmp_path):
+    """normalize.py --repository / --branch: the constants, the links in Markdown, then every
+    badge and install cell, in a copy of the checkout's parts."""
+    import shutil
+
+    (tmp_path / "pix2pix_tf" / "course").mkdir(parents=True)
+    shutil.copy(REPO / normalize.COLAB_FILE, tmp_path / normalize.COLAB_FILE)
+    (tmp_path / "docs").mkdir()
+    old_badge = colab.badge_row("01_data_pipeline")
+    (tmp_path / "README.md").write_text(f"{old_badge}\n{colab.install_command()}\n"
+                                        "https://github.com/someone/else\n", encoding="utf-8")
+    (tmp_path / "docs" / "course.md").write_text(colab.github_url("04_training_on_gpu") + "\n")
+    changed = normalize.set_origin("me/my-fork", "teaching", checkout=tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in changed) == [
+        "README.md", "docs/course.md", "pix2pix_tf/course/colab.py"]
+    fork = normalize.load_colab(tmp_path)
+    assert (fork.REPOSITORY, fork.BRANCH) == ("me/my-fork", "teaching")
+    assert fork.badge_url("01_data_pipeline").endswith("/github/me/my-fork/blob/teaching/notebooks/01_data_pipeline.ipynb")
+    readme = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert readme.splitlines() == [colab.badge_row("01_data_pipeline", "me/my-fork", "teaching"),
+                                   colab.install_command("me/my-fork", "teaching"),
+                                   "https://github.com/someone/else"]
+    assert (tmp_path / "docs" / "course.md").read_text() == colab.github_url(
+        "04_training_on_gpu", "me/my-fork", "teaching") + "\n"
+    # every notebook's badge row and install cell then come from the fork
+    for name in NOTEBOOKS:
+        nb = normalize.normalize(_read(name), name, colab=fork)
+        assert colab.REPOSITORY not in nb.cells[0].source + _code(nb), name
+        assert 'os.environ.get("PIX2PIX_REPO", "me/my-fork")' in _code(nb)
+    assert normalize.set_origin("me/my-fork", "teaching", checkout=tmp_path) == []  # nothing left to do
+    with pytest.raises(normalize.NotebookError):
+        normalize.set_origin("not-a-repository", checkout=tmp_path)
+    with pytest.raises(normalize.NotebookError):
+        normalize.set_origin(branch="two words", checkout=tmp_path)
+
+
 def test_committed_notebooks_are_what_normalize_writes():
     colab_module = normalize.load_colab()
     for name in NOTEBOOKS:
@@ -221,6 +257,30 @@ def test_describe_device_names_each_gpu():
 # ----------------------------------------------------------------------------- runs on Drive
 
 
+def test_the_startup_patterns_match_tensorflows_lines_and_not_others():
+    patterns = [re.compile(p) for p in colab.TF_STARTUP_LINES]
+    for line in ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+                 "I0000 00:00:1796574316.922413   14359 port.cc:153] oneDNN custom operations are on.",
+                 "I0000 00:00:1796574316.923324   14359 cudart_stub.cc:31] Could not find cuda drivers",
+                 "E0000 00:00:1733412345.123456    1234 cuda_dnn.cc:8310] Unable to register cuDNN factory"):
+        assert any(p.fullmatch(line) for p in patterns), line
+    for line in ("F0000 00:00:1733412345.1 1 some.cc:1] Check failed", "Traceback (most recent call last):"):
+        assert not any(p.fullmatch(line) for p in patterns), line
+
+
+def test_import_tensorflow_quietly_keeps_its_startup_lines_off_stderr():
+    """The notebooks' setup cells call it first: nothing of TensorFlow's start-up reaches fd 2."""
+    code = ("from pix2pix_tf.course.colab import import_tensorflow_quietly\n"
+            "import os\n"
+            "tf = import_tensorflow_quietly()\n"
+            "print(os.environ['TF_CPP_MIN_LOG_LEVEL'], tf.__name__, float(tf.constant(2.0) * 2))")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["3", "tensorflow", "4.0"]
+    assert not re.search(r"absl::|oneDNN|cuda|^[IWEF]\d{4} ", r.stderr, re.M), r.stderr
+
+
 def test_runs_root_is_the_local_folder_without_drive(capsys):
     assert colab.runs_root(False) == Path("runs")
     assert colab.runs_root(False, local="elsewhere") == Path("elsewhere")
@@ -293,12 +353,16 @@ def test_normalize_keeps_and_sets_the_colab_metadata():
         "kernelspec": normalize.KERNELSPEC, "language_info": {"name": "python"}, "colab": {"provenance": []}}
 
 
+LONG_NOTEBOOKS = ("07_paper_ablations",)  # over ~20 minutes on a T4 (notebooks/TEACHING.md)
+
+
 @pytest.mark.parametrize("name", ("04_training_on_gpu", "05_visualizing_results", "06_export_savedmodel",
                                   "07_paper_ablations", "08_when_gans_go_wrong", "09_task_recipes"))
 def test_notebooks_with_runs_put_them_under_runs_root(name):
     nb = _read(name)
     params = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    assert re.search(r"^USE_DRIVE = False\b", params, re.M)
+    # a notebook that trains for longer than a Colab session reliably lasts keeps its runs on Drive
+    assert re.search(rf"^USE_DRIVE = {name in LONG_NOTEBOOKS}\b", params, re.M)
     code = _code(nb)
     assert "runs_root(USE_DRIVE)" in code
     assert '"runs/course"' not in code  # no run folder outside runs_root

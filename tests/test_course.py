@@ -24,15 +24,21 @@ def test_every_notebook_has_exercises():
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.key)
 def test_the_solution_passes_and_every_wrong_answer_fails(exercise, capsys):
-    assert course.check(exercise.key, exercise.run_source(exercise.solution)) is True
+    # check() prints the verdict and returns None: a check cell displays nothing else
+    assert course.check(exercise.key, exercise.run_source(exercise.solution)) is None
     assert capsys.readouterr().out.startswith("Right: ")
+    assert course.is_right(exercise.key, exercise.run_source(exercise.solution)) is True
     for source in exercise.wrong:
-        assert course.check(exercise.key, exercise.run_source(source)) is False, source
+        assert course.check(exercise.key, exercise.run_source(source)) is None, source
         out = capsys.readouterr().out
         assert out.startswith("Not yet: ") and f"solution({exercise.key!r})" in out
-    assert course.check(exercise.key, ...) is False
+        assert course.is_right(exercise.key, exercise.run_source(source)) is False, source
+    assert course.check(exercise.key, ...) is None
     assert capsys.readouterr().out.startswith("Not answered yet: ")
-    assert exercise.solution.strip() in course.solution(exercise.key)
+    assert course.is_right(exercise.key, ...) is False
+    assert course.solution(exercise.key) is None
+    assert exercise.solution.strip() in capsys.readouterr().out
+    assert exercise.solution.strip() in course.solution_text(exercise.key)
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -59,8 +65,9 @@ def test_a_checker_that_raises_is_a_wrong_answer(capsys):
                                solution="a = 1", wrong=("a = 0",))
     try:
         course.register(exercise)
-        assert course.check("00.raises", 0) is False
+        assert course.check("00.raises", 0) is None
         assert "ZeroDivisionError" in capsys.readouterr().out
+        assert course.is_right("00.raises", 0) is False
         with pytest.raises(ValueError, match="twice"):
             course.register(exercise)
     finally:

@@ -65,6 +65,14 @@ def test_stretch_and_show_spectra():
     fig = failures.show_spectra([faint, board[..., None]], ["noise", "board"], stretched=True)
     assert len(fig.axes) == 4
     assert "100.0%" in fig.axes[1].get_title()  # the board's period-2 power, under its title
+    # the spectra are labelled below, so no title of the lower row runs into the image above it
+    assert fig.axes[2].get_title() == "" and fig.axes[2].get_xlabel() == "power spectrum (log)"
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for top, bottom in ((fig.axes[0], fig.axes[2]), (fig.axes[1], fig.axes[3])):
+        image = top.get_window_extent(renderer)
+        label = bottom.xaxis.label.get_window_extent(renderer)
+        assert bottom.get_window_extent(renderer).y1 < image.y0 and label.y1 < image.y0
     with pytest.raises(ValueError, match="titles"):
         failures.show_spectra([faint], ["a", "b"])
 

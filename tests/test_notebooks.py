@@ -109,7 +109,47 @@ def run_notebook(name: str, run_dir: Path | None, monkeypatch, workdir: Path = N
     except CellExecutionError as e:
         pytest.fail(f"{name}.ipynb failed:\n{e}", pytrace=False)
     print(f"{name}: {time.perf_counter() - start:.1f} s")
+    assert_quiet_outputs(name, nb)
     return nb
+
+
+# TensorFlow's and CUDA's C++ log lines (written to file descriptor 2, which ipykernel shows as
+# cell output): "cuda_dnn.cc: Unable to register cuDNN factory", "cpu_feature_guard.cc: This
+# TensorFlow binary is optimized...", "oneDNN custom operations are on", absl's "All log
+# messages before absl::InitializeLog()", or any line in their "I0000 00:00:..." format
+LOG_LINE = re.compile(r"cuda_|cpu_feature_guard|oneDNN|absl::|^[IWEF]\d{4} \d\d:\d\d:\d\d")
+
+
+def output_lines(cell) -> list[str]:
+    """The text a code cell shows: its streams, and the text/plain of its results and displays."""
+    lines = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            lines += output.get("text", "").splitlines()
+        elif output.output_type in ("execute_result", "display_data"):
+            lines += output.get("data", {}).get("text/plain", "").splitlines()
+    return lines
+
+
+def assert_quiet_outputs(name: str, nb: nbformat.NotebookNode) -> None:
+    """No C++ log line in any output, and a check cell shows its verdict only (no True/False)."""
+    noise = [line for cell in nb.cells if cell.cell_type == "code"
+             for line in output_lines(cell) if LOG_LINE.search(line)]
+    assert not noise, f"{name}: TensorFlow/CUDA log lines in the outputs: {noise[:5]}"
+    for cell in nb.cells:
+        if cell.cell_type == "code" and re.search(r"^check\(", cell.source, re.M):
+            shown = [o.output_type for o in cell.outputs if o.output_type != "stream"]
+            assert not shown, f"{name}: the check cell shows more than its verdict ({shown}):\n{cell.source}"
+
+
+def test_the_log_line_pattern_catches_tensorflow_lines_only():
+    for line in ("E0000 00:00:1733412345.123456    1234 cuda_dnn.cc:8310] Unable to register cuDNN factory",
+                 "I0000 00:00:1733412345.1 123 cpu_feature_guard.cc:210] This TensorFlow binary is optimized",
+                 "oneDNN custom operations are on. You may see slightly different numerical results",
+                 "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"):
+        assert LOG_LINE.search(line), line
+    for line in ("Right: each is -log(0.5) = log 2", "step: 40 | checkpoints: ['ckpt-2']", "Epoch 1/4"):
+        assert not LOG_LINE.search(line), line
 
 
 def printed(nb: nbformat.NotebookNode) -> str:

@@ -10,18 +10,23 @@ for a GPU runtime (``accelerator: GPU``, ``colab.gpuType: T4``); on the others a
 
 Where the course comes from is written in one place, ``pix2pix_tf/course/colab.py``
 (``REPOSITORY``, ``BRANCH``): this tool rewrites every notebook's badge row (in the first
-cell) and its install cell (the first code cell) from it. To move the repository, change
-the constants there and run this tool. ``--check`` only reports notebooks that would
-change (exit status 1), for CI.
+cell) and its install cell (the first code cell) from it. To point the course at a fork,
+one command: ``--repository OWNER/NAME`` (and/or ``--branch BRANCH``) writes the new values
+into ``colab.py``, re-points the links to the old ones in ``README.md``, ``docs/*.md`` and
+``notebooks/*.md`` (Colab badges, GitHub file links, the pip install spec), then normalises
+every notebook from them. ``--check`` only reports notebooks that would change (exit
+status 1), for CI.
 
 Usage:
     python notebooks/tools/normalize.py [--check] [NOTEBOOK ...]   (default: notebooks/*.ipynb)
+    python notebooks/tools/normalize.py --repository your-name/pix2pix-tf [--branch main]
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -29,6 +34,10 @@ import nbformat
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1]
+CHECKOUT = NOTEBOOK_DIR.parent
+COLAB_FILE = Path("pix2pix_tf") / "course" / "colab.py"  # relative to the checkout
+# the text files, besides the notebooks, whose links --repository / --branch re-point
+LINKED_FILES = ("README.md", "docs/*.md", "notebooks/*.md")
 # Notebooks that train something: Colab opens them on a GPU runtime.
 GPU_NOTEBOOKS = ("02_generator_and_discriminator", "03_train_step_from_scratch", "04_training_on_gpu",
                  "05_visualizing_results", "06_export_savedmodel", "07_paper_ablations",
@@ -40,13 +49,67 @@ class NotebookError(ValueError):
     """A notebook lacks a part this tool rewrites (badge row, install cell)."""
 
 
-def load_colab():
+def load_colab(checkout: Path = CHECKOUT):
     """``pix2pix_tf/course/colab.py`` of this checkout (by path: the installed package may be another)."""
-    path = NOTEBOOK_DIR.parent / "pix2pix_tf" / "course" / "colab.py"
+    path = Path(checkout) / COLAB_FILE
     spec = importlib.util.spec_from_file_location("_pix2pix_tf_colab", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _links(repository: str, branch: str) -> tuple[str, ...]:
+    """The URL prefixes that name the repository and branch: Colab badge, GitHub file, pip spec."""
+    return (f"https://colab.research.google.com/github/{repository}/blob/{branch}/",
+            f"https://github.com/{repository}/blob/{branch}/",
+            f"git+https://github.com/{repository}@{branch}")
+
+
+def set_origin(repository: str | None = None, branch: str | None = None,
+               checkout: Path = CHECKOUT) -> list[Path]:
+    """Point the course at ``repository`` / ``branch``: the one place, then the links to it.
+
+    Writes ``REPOSITORY`` and ``BRANCH`` in ``pix2pix_tf/course/colab.py`` and replaces the
+    links to the old repository and branch (see :func:`_links`) there and in
+    :data:`LINKED_FILES`. The notebooks are rewritten afterwards by :func:`normalize`.
+
+    Returns:
+        The files it changed.
+
+    Raises:
+        NotebookError: ``repository`` is not ``owner/name`` or ``branch`` is not a plain name.
+    """
+    checkout = Path(checkout)
+    colab = load_colab(checkout)
+    old = (colab.REPOSITORY, colab.BRANCH)
+    new = (repository or old[0], branch or old[1])
+    try:
+        colab.install_spec(*new)
+    except ValueError as e:
+        raise NotebookError(str(e)) from None
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]*", new[1]) or not re.fullmatch(r"[\w.-]+/[\w.-]+", new[0]):
+        raise NotebookError(f"repository {new[0]!r} / branch {new[1]!r}: expected plain GitHub names")
+    changed = []
+
+    def rewrite(path: Path, constants: bool = False) -> None:
+        text = path.read_text(encoding="utf-8")
+        after = text
+        if constants:
+            for name, value in (("REPOSITORY", new[0]), ("BRANCH", new[1])):
+                after, count = re.subn(rf'^{name} = "[^"]*"', f'{name} = "{value}"', after, count=1, flags=re.M)
+                if count != 1:
+                    raise NotebookError(f"{path}: no line {name} = \"...\" to rewrite")
+        for before, now in zip(_links(*old), _links(*new)):
+            after = after.replace(before, now)
+        if after != text:
+            path.write_text(after, encoding="utf-8")
+            changed.append(path)
+
+    rewrite(checkout / COLAB_FILE, constants=True)
+    for pattern in LINKED_FILES:
+        for path in sorted(checkout.glob(pattern)):
+            rewrite(path)
+    return changed
 
 
 def notebook_metadata(old: dict, gpu: bool) -> nbformat.NotebookNode:
@@ -116,7 +179,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--check", action="store_true", help="report, do not rewrite")
+    parser.add_argument("--repository", metavar="OWNER/NAME",
+                        help="point the course at this GitHub repository (a fork): written into "
+                             "pix2pix_tf/course/colab.py, README/docs links, every badge and install cell")
+    parser.add_argument("--branch", help="the branch the badges open and the install cell installs")
     args = parser.parse_args(argv)
+    if args.repository or args.branch:
+        if args.check:
+            parser.error("--repository / --branch rewrite files: not with --check")
+        try:
+            for path in set_origin(args.repository, args.branch):
+                print(f"re-pointed {path}")
+        except NotebookError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     paths = args.notebooks or sorted(NOTEBOOK_DIR.glob("*.ipynb"))
     colab = load_colab()
     dirty = []

@@ -7,7 +7,8 @@ student fills in, a checker, a solution and at least one wrong answer. In a note
   answer variable, ``...`` until the student fills it in;
 * the **check cell** after it calls ``check("NN.name", answer)``: it prints ``Right: ...`` or
   ``Not yet: ...`` (a hint) or, for ``...``, that the exercise is not answered yet, and returns
-  True / False. It never raises, so a notebook runs top to bottom unanswered;
+  None, so the cell shows the verdict and nothing else (:func:`is_right` gives the verdict as
+  a bool). It never raises, so a notebook runs top to bottom unanswered;
 * ``solution("NN.name")`` prints the solution when a student is stuck (the check cell says so).
 
 The solution and each wrong answer are self-contained Python (they import what they use) that
@@ -17,14 +18,14 @@ the solutions (``tests/test_notebooks.py``), so each check is proven to pass on 
 and to fail on a wrong one.
 
 Example:
-    >>> from pix2pix_tf.course import REGISTRY, Exercise, check, register
+    >>> from pix2pix_tf.course import REGISTRY, Exercise, check, is_right, register
     >>> _ = register(Exercise("00.double", "What is 2 x 21?", "answer", lambda a: (a == 42, "2 x 21"),
     ...                       solution="answer = 42", wrong=("answer = 41",)))
     >>> check("00.double", 42)
     Right: 2 x 21
-    True
     >>> check("00.double", ...)
     Not answered yet: replace the ... in the exercise cell above, then run this cell again.
+    >>> is_right("00.double", 41)
     False
     >>> _ = REGISTRY.pop("00.double")
 """
@@ -128,28 +129,41 @@ def exercises(notebook: str | None = None) -> list[Exercise]:
     return [REGISTRY[k] for k in sorted(REGISTRY) if notebook is None or k.startswith(f"{notebook}.")]
 
 
-def check(key: str, answer: Any) -> bool:
-    """Print whether ``answer`` is right (``Right: ...`` / ``Not yet: ...``); return True if so."""
+def is_right(key: str, answer: Any) -> bool:
+    """True when ``answer`` passes the check of exercise ``key`` (prints nothing)."""
+    return get(key).evaluate(answer)[0] is True
+
+
+def check(key: str, answer: Any) -> None:
+    """Print whether ``answer`` is right: ``Right: ...``, ``Not yet: ...`` (a hint) or
+    ``Not answered yet: ...``.
+
+    Returns None, so that a check cell shows its verdict and no ``True`` / ``False`` after it;
+    :func:`is_right` returns the verdict as a bool.
+    """
     exercise = get(key)
     right, message = exercise.evaluate(answer)
     if right is None:
         print(f"Not answered yet: {message}")
-        return False
-    if right:
+    elif right:
         print(f"Right: {message}")
-        return True
-    print(f"Not yet: {message}\n(stuck? run solution({key!r}))")
-    return False
+    else:
+        print(f"Not yet: {message}\n(stuck? run solution({key!r}))")
 
 
-def solution(key: str) -> str:
-    """Print (and return) the solution of exercise ``key`` and why it is right."""
+def solution_text(key: str) -> str:
+    """The solution of exercise ``key`` and why it is right, as :func:`solution` prints it."""
     exercise = get(key)
     text = exercise.solution.strip("\n")
     if exercise.explanation:
         text += "\n\n" + exercise.explanation.strip()
-    print(text)
     return text
+
+
+def solution(key: str) -> None:
+    """Print the solution of exercise ``key`` and why it is right (returns None: a cell
+    calling it shows the text once; :func:`solution_text` returns it)."""
+    print(solution_text(key))
 
 
 def exercise_key(cell_source: str) -> str | None:
@@ -158,4 +172,5 @@ def exercise_key(cell_source: str) -> str | None:
     return match.group(1) if match else None
 
 
-__all__ = ["Exercise", "REGISTRY", "check", "exercise_key", "exercises", "get", "register", "solution"]
+__all__ = ["Exercise", "REGISTRY", "check", "exercise_key", "exercises", "get", "is_right", "register", "solution",
+           "solution_text"]

@@ -133,6 +133,47 @@ def install_cell_source(repository: str = REPOSITORY, branch: str = BRANCH) -> s
     return _INSTALL_CELL.format(repository=repository, branch=branch)
 
 
+# What TensorFlow (and CUDA) write to file descriptor 2 while TensorFlow loads, before its log
+# level applies: absl's "All log messages before absl::InitializeLog() ..." and lines in its
+# format ("I0000 00:00:1733.12 123 port.cc:153] oneDNN custom operations are on ...",
+# "cudart_stub.cc ... Could not find cuda drivers", Colab's "cuda_dnn.cc ... Unable to register
+# cuDNN factory"). Fatal lines (F...) are not among them.
+TF_STARTUP_LINES = (
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR",
+    r"[IWE]\d{4} +[\d:.]+ +\d+ [\w./-]+:\d+\] .*",
+)
+
+
+def import_tensorflow_quietly(log_level: int = 3):
+    """Import TensorFlow and Keras with TensorFlow's C++ start-up lines held back; return ``tf``.
+
+    A notebook shows what is written to file descriptor 2 as cell output, and TensorFlow writes
+    its start-up lines (oneDNN, CUDA drivers and plugins) there while it loads, before
+    ``TF_CPP_MIN_LOG_LEVEL`` applies. This imports TensorFlow and Keras and lists the devices
+    (where CUDA starts) with fd 2 held back: lines of :data:`TF_STARTUP_LINES` are dropped, any
+    other line is shown. Call it before anything imports TensorFlow (a second call, or a call
+    after, changes nothing).
+
+    Args:
+        log_level: ``TF_CPP_MIN_LOG_LEVEL`` for the C++ log lines of the later cells, set
+            before the import. 3 (the default) hides even C++ error lines such as grappler's
+            harmless "remapper failed" during training: an error that matters still reaches
+            the notebook as a Python exception. 0 shows every line.
+    """
+    import os
+    import re
+
+    from ..host.native_stderr import native_stderr_filtered
+
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = str(int(log_level))
+    with native_stderr_filtered([re.compile(p) for p in TF_STARTUP_LINES]):
+        import keras  # noqa: F401  (Keras loads TensorFlow's libraries too)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    return tf
+
+
 def report_versions() -> str:
     """One line with the versions in use: pix2pix-tf, TensorFlow, Keras, Python, and Colab or not.
 

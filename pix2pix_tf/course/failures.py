@@ -186,7 +186,8 @@ def show_spectra(images: Sequence, titles: Sequence[str], stretched: bool = Fals
     images = list(images)
     if len(titles) != len(images):
         raise ValueError(f"{len(titles)} titles for {len(images)} images")
-    fig, axes = plt.subplots(2, len(images), figsize=(size * len(images), 2 * size + 0.4), squeeze=False)
+    # room for the two-line titles above the images and the labels under the spectra
+    fig, axes = plt.subplots(2, len(images), figsize=(size * len(images), 2 * size + 1.0), squeeze=False)
     spectra = [power_spectrum(image) for image in images]
     top = max(float(s.max()) for s in spectra)
     for k, (image, title, spectrum) in enumerate(zip(images, titles, spectra)):
@@ -197,7 +198,8 @@ def show_spectra(images: Sequence, titles: Sequence[str], stretched: bool = Fals
         axes[0, k].set_title(f"{title}\nperiod-2 power {100 * energy:.1f}%", fontsize=9)
         # one colour scale for all: 5 decades below the brightest frequency of any image
         axes[1, k].imshow(spectrum, cmap="inferno", vmin=top - 5, vmax=top, interpolation="nearest")
-        axes[1, k].set_title("power spectrum (log)", fontsize=9)
+        # under the spectrum, not above it: a title there runs into the image above (issue 26)
+        axes[1, k].set_xlabel("power spectrum (log)", fontsize=9)
         for ax in axes[:, k]:
             ax.set_xticks([])
             ax.set_yticks([])

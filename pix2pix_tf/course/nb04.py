@@ -18,41 +18,49 @@ def _number(answer) -> float:
 
 
 # ---------------------------------------------------------------------------- 04.ln2
+# Notebook 03 (03.untrained_losses) found every term of an undecided D at ln 2. Here D is sure
+# about one kind of pair only: reading d_loss without d_real and d_fake misleads.
 def _check_ln2(answer):
     value = _number(answer)
+    half = math.log(2) / 2
+    if abs(value - half) < 1e-3:
+        return True, (f"{value:.4f} = ln 2 / 2. d_real = -log(1) = 0 (sure and right about the real "
+                      "pair), d_fake = -log(1 - 0.5) = ln 2 (still undecided about the fake one), and "
+                      "the halved sum is ln 2 / 2. A d_loss below the ln 2 line can mean D wins on one "
+                      "kind of pair only: read d_real and d_fake, not d_loss alone.")
     if abs(value - math.log(2)) < 1e-3:
-        return True, (f"{value:.4f} = ln 2. Each term is -log(0.5) = ln 2 (real pair labelled 1, fake "
-                      "pair labelled 0), and the halved sum 0.5 * (ln 2 + ln 2) is ln 2 again. G's GAN "
-                      "term, -log D(x, G(x)), is ln 2 too: that is the dashed line on the curves.")
-    if abs(value - 2 * math.log(2)) < 1e-3:
-        return False, ("that is the sum of the real and the fake term; the paper divides D's objective "
-                       "by 2 (section 3.3)")
-    if abs(value - 0.5) < 1e-3:
-        return False, "0.5 is what D outputs (a probability); its loss is the cross-entropy -log(0.5)"
-    if abs(value - math.log10(2)) < 1e-3 or abs(value - 1.0) < 1e-3:
-        return False, "the cross-entropy uses the natural logarithm: -ln(0.5)"
-    if abs(value - math.log(2) / 2) < 1e-3:
-        return False, "halve the sum of the two terms once, not each term as well"
-    return False, ("compute the cross-entropy of one verdict first: label 1, probability 0.5 gives "
-                   "-log(0.5); then the fake pair's term, then the paper's 0.5 * (real + fake)")
+        return False, ("ln 2 would be D undecided on both pairs, or this D's two terms added up without "
+                       "the paper's halving (section 3.3)")
+    if abs(value) < 1e-3:
+        return False, "D is sure only about the real pairs; about the fake ones it still says 0.5"
+    if abs(value - 0.5) < 1e-3 or abs(value - 0.25) < 1e-3:
+        return False, "0.5 is what D outputs (a probability); its loss is the cross-entropy -log(p)"
+    if abs(value - math.log10(2) / 2) < 1e-3 or abs(value - math.log10(2)) < 1e-3:
+        return False, "the cross-entropy uses the natural logarithm"
+    return False, ("one term at a time: the real pair is labelled 1 and D says 1, the fake pair is "
+                   "labelled 0 and D says 0.5; each term is -log of the probability D gives the right "
+                   "label. Then the paper's 0.5 * (d_real + d_fake)")
 
 
 register(Exercise(
     key="04.ln2",
-    question=("D outputs 0.5 on every patch, for the real pair (x, y) and for the fake pair (x, G(x)) "
-              "alike: it cannot tell them apart. What is its loss d_loss (the paper's halved "
-              "cross-entropy, as logged)?"),
-    answer_name="d_loss_when_undecided",
+    question=("Some steps into a run, D is sure and right about the real pair (x, y): it outputs 1 on "
+              "every patch. About the fake pair (x, G(x)) it is still undecided: 0.5 on every patch. "
+              "What is its loss d_loss (the paper's halved cross-entropy, as logged)?"),
+    answer_name="d_loss_half_sure",
     checker=_check_ln2,
     solution=("import math\n\n"
-              "real_term = -math.log(0.5)  # real pair, label 1: -log D(x, y)\n"
-              "fake_term = -math.log(1 - 0.5)  # fake pair, label 0: -log(1 - D(x, G(x)))\n"
-              "d_loss_when_undecided = 0.5 * (real_term + fake_term)  # halved (section 3.3): ln 2\n"),
-    wrong=("import math\nd_loss_when_undecided = -math.log(0.5) - math.log(0.5)  # not halved\n",
-           "d_loss_when_undecided = 0.5\n",
-           "import math\nd_loss_when_undecided = 0.5 * -math.log10(0.5) * 2  # log base 10\n"),
-    explanation=("A sigmoid output of 0.5 is a logit of 0. pix2pix_tf.losses.discriminator_loss on "
-                 "all-zero logits returns (0.6931, 0.6931, 0.6931): the total and both terms."),
+              "real_term = -math.log(1.0)  # real pair, label 1, D says 1: no loss\n"
+              "fake_term = -math.log(1 - 0.5)  # fake pair, label 0, D says 0.5\n"
+              "d_loss_half_sure = 0.5 * (real_term + fake_term)  # halved (section 3.3)\n"),
+    wrong=("import math\nd_loss_half_sure = -math.log(1.0) - math.log(0.5)  # not halved\n",
+           "import math\nd_loss_half_sure = math.log(2)  # as if D were undecided on both\n",
+           "d_loss_half_sure = 0.5\n",
+           "import math\nd_loss_half_sure = 0.5 * -math.log10(0.5)  # log base 10\n"),
+    explanation=("pix2pix_tf.losses.discriminator_loss on real logits of +inf-like size (sigmoid 1) "
+                 "and fake logits of 0 returns about (0.3466, 0.0, 0.6931): the total and both terms. "
+                 "The ln 2 line of the curves is where an undecided D sits (notebook 03); a d_loss "
+                 "between 0 and ln 2 says D is ahead, not on which pairs."),
 ))
 
 
