@@ -102,6 +102,23 @@ def unet_diagram() -> None:
     _save(fig, "unet.png")
 
 
+def recipes() -> None:
+    """09: the five task recipes applied to one photo of the sample (no training)."""
+    from pix2pix_tf.course.plotting import show_images
+    from pix2pix_tf.datasets.degradations import degrade
+    from pix2pix_tf.datasets.recipe_options import TASKS
+
+    photo = np.asarray(Image.open(sorted((SAMPLE / "test").glob("*.jpg"))[0]).convert("RGB"))
+    photo = photo[:, photo.shape[1] // 2:]  # the B half: the facade photo
+    images = [photo / 127.5 - 1]
+    for task in TASKS:
+        a = degrade(task, photo, 0).numpy()
+        images.append(np.repeat(a, 3, -1) / 127.5 - 1 if a.shape[-1] == 1 else a / 127.5 - 1)
+    fig = show_images(images, ["photo (B)", *TASKS], ncols=6, size=1.3)
+    _title(fig, "the recipes' inputs (A), each made from the same photo")
+    _save(fig, "recipes.png")
+
+
 def results(runs: Path) -> None:
     """03-06: input | output | target after the full run, and its loss curves."""
     from pix2pix_tf.course.curves import plot_history
@@ -112,7 +129,7 @@ def results(runs: Path) -> None:
     _title(fig, "the paper's pix2pix after 2000 steps (128x128, bundled sample, test images)")
     _save(fig, "results.png")
     fig = plot_history(runs / "paper" / "history.csv", keys=["d_loss", "g_gan", "g_l1"], xlabel="epoch (40 steps)")
-    _title(fig, "the same run's losses: D and G's GAN term near ln 2, L1 falling")
+    _title(fig, "the same run's losses: D below ln 2 (it tells the pairs apart), G's GAN term above, L1 falling")
     _save(fig, "curves.png")
 
 
@@ -131,7 +148,7 @@ def objectives(runs: Path) -> None:
 
 
 def strong_d(runs: Path) -> None:
-    """08: a discriminator trained 10x faster than G, against the paper's balance."""
+    """08 (a): D's learning rate x10 against the paper's equal rates."""
     from pix2pix_tf.course.curves import read_history
 
     fig, axes = plt.subplots(1, 2, figsize=(7.0, 2.6))
@@ -143,7 +160,7 @@ def strong_d(runs: Path) -> None:
         ax.set_title(key, fontsize=9)
         ax.set_xlabel("epoch (40 steps)", fontsize=8)
         ax.legend(fontsize=7)
-    _title(fig, "(a) D overpowers G: D's learning rate x10, 2000 steps (dashed: ln 2)")
+    _title(fig, "D's learning rate x10 against the paper's, 2000 steps each (bundled sample; dashed: ln 2)")
     _save(fig, "strong_d.png")
 
 
@@ -151,13 +168,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, help=f"a folder holding the run folders {', '.join(RUNS)}")
     args = parser.parse_args()
-    IMAGES.mkdir(exist_ok=True)
-    sample_pairs()
-    unet_diagram()
-    if args.runs:
+    if args.runs:  # checked before anything is drawn
         missing = [r for r in RUNS if not (args.runs / r / "config.json").is_file()]
         if missing:
             parser.error(f"--runs {args.runs}: no run folder {', '.join(missing)}")
+    IMAGES.mkdir(exist_ok=True)
+    sample_pairs()
+    unet_diagram()
+    recipes()
+    if args.runs:
         results(args.runs)
         objectives(args.runs)
         strong_d(args.runs)
