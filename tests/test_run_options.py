@@ -163,6 +163,7 @@ def _make_old_style(run: Path, precision: str, conv_impl: str) -> None:
     (run / RUN_OPTIONS).unlink()
 
 
+@pytest.mark.slow  # two short trainings each: the slow tier (CI runs it)
 def test_options_object_equals_the_keywords_and_keywords_win(data, tmp_path):
     from pix2pix_tf.run.train import train
 
@@ -177,6 +178,7 @@ def test_options_object_equals_the_keywords_and_keywords_win(data, tmp_path):
         assert json.loads((tmp_path / run / RUN_OPTIONS).read_text()) == {"conv_impl": "auto", "precision": "float32"}
 
 
+@pytest.mark.slow  # two short trainings each: the slow tier (CI runs it)
 def test_a_new_run_writes_its_options_and_a_resume_keeps_them(bf16_run, data, tmp_path):
     from pix2pix_tf.run.loading import load_run
     from pix2pix_tf.run.train import train
