@@ -339,6 +339,25 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+def as_paper_config(config: Pix2PixConfig) -> Pix2PixConfig | None:
+    """``config`` as the paper's :class:`Pix2PixConfig` when it asks for nothing more (a config
+    extending the paper's, with its own fields at their defaults and only the paper's choices),
+    else None.
+
+    Example:
+        >>> as_paper_config(Pix2PixConfig(ngf=8)) == Pix2PixConfig(ngf=8)
+        True
+    """
+    if type(config) is Pix2PixConfig:
+        return config
+    names = {f.name for f in dataclasses.fields(Pix2PixConfig)}
+    try:
+        paper = Pix2PixConfig.from_dict({k: v for k, v in config.to_dict().items() if k in names})
+    except ConfigError:  # a choice the paper's fields do not offer
+        return None
+    return paper if type(config).from_dict(paper.to_dict()) == config else None  # nothing else set
+
+
 def filter_schedule(width: int, count: int) -> list[int]:
     """Filters of ``count`` stacked Ck blocks: width * (1, 2, 4, 8, 8, ...), doubling up to 8x.
 

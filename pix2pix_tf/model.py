@@ -21,14 +21,13 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 
 import keras
 import tensorflow as tf
 
 from . import losses, schedule
 from .layers import dropout_seed_states
-from .config import ConfigError, Pix2PixConfig
+from .config import ConfigError, Pix2PixConfig, as_paper_config
 from .discriminator import build_discriminator, discriminator_is_conditional
 from .generator import build_generator
 from .metrics import image_metrics
@@ -125,15 +124,9 @@ class Pix2Pix(keras.Model):
         """``config`` as this class's config: one extending the paper's with nothing of its own
         set reads as the paper's; a :class:`ConfigError` if it asks for more (a successors' lever).
         """
-        if type(config) is cls.config_class:
-            return config
-        names = {f.name for f in dataclasses.fields(cls.config_class)}
-        try:
-            own = cls.config_class.from_dict({k: v for k, v in config.to_dict().items() if k in names})
-            if type(config).from_dict(own.to_dict()) == config:  # nothing else set
-                return own
-        except ConfigError:  # a choice this config does not offer
-            pass
+        own = as_paper_config(config)
+        if own is not None:
+            return own
         raise ConfigError(f"{cls.__name__} does not train this {type(config).__name__} (a lever of "
                           "pix2pix's successors is on); build pix2pix_tf.successors.model_class(config)")
 

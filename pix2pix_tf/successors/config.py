@@ -100,24 +100,10 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def lever_fields() -> tuple[str, ...]:
-    """The fields :class:`SuccessorConfig` adds to the paper's (``net_g`` and ``gan_mode`` are the paper's, with more choices).
-
-    Example:
-        >>> lever_fields()
-        ('ema_decay', 'lambda_fm', 'num_d', 'spectral_norm', 'lambda_perceptual', 'perceptual_weights', 'upsample')
-    """
-    paper_fields = {f.name for f in dataclasses.fields(Pix2PixConfig)}
-    return tuple(f.name for f in dataclasses.fields(SuccessorConfig) if f.name not in paper_fields)
-
-
 def uses_levers(config: Pix2PixConfig) -> bool:
     """Whether ``config`` needs the successors' model: a lever on, or a choice the paper's
     fields do not offer (the hinge loss, a ResNet generator)."""
-    defaults = SuccessorConfig()
-    return isinstance(config, SuccessorConfig) and (
-        any(getattr(config, name) not in choices for name, choices in paper.field_choices().items())
-        or any(getattr(config, f) != getattr(defaults, f) for f in lever_fields()))
+    return paper.as_paper_config(config) is None
 
 
 def config_from_dict(values: dict[str, Any]) -> Pix2PixConfig:
@@ -131,15 +117,7 @@ def config_from_dict(values: dict[str, Any]) -> Pix2PixConfig:
         ConfigError: unknown fields or bad values (one line naming the field).
     """
     config = SuccessorConfig.from_dict(values)
-    if uses_levers(config):
-        return config
-    return paper_config(config)
-
-
-def paper_config(config: Pix2PixConfig) -> Pix2PixConfig:
-    """``config``'s paper fields as a :class:`Pix2PixConfig` (the levers dropped)."""
-    names = {f.name for f in dataclasses.fields(Pix2PixConfig)}
-    return Pix2PixConfig.from_dict({k: v for k, v in config.to_dict().items() if k in names})
+    return paper.as_paper_config(config) or config
 
 
 def make_config(**values: Any) -> Pix2PixConfig:
