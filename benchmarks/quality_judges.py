@@ -82,8 +82,10 @@ def classes_from_label_map(images) -> np.ndarray:
 
 
 def to_uint8(images) -> np.ndarray:
-    """[-1, 1] floats -> uint8."""
-    return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    """[-1, 1] floats -> uint8, as the package rounds them (:func:`pix2pix_tf.jitter.to_uint8`)."""
+    from pix2pix_tf.jitter import to_uint8 as tf_to_uint8
+
+    return tf_to_uint8(np.asarray(images, np.float32)).numpy()
 
 
 def jpeg_round_trip(images_uint8: np.ndarray, quality: int = JPEG_QUALITY) -> np.ndarray:
@@ -446,10 +448,13 @@ def load_run_at(run_dir, step: int | None = None):
 
 
 def checkpoint_steps(run_dir) -> list[int]:
-    """The steps of the checkpoints a run folder holds, ascending."""
+    """The steps of the checkpoints a run folder holds, ascending; as resume finds them, so a
+    checkpoint newer than the pointer file (one being written) is left out."""
     from pix2pix_tf.run.folder import CHECKPOINTS
+    from pix2pix_tf.run.resume import checkpoint_candidates
 
-    return sorted(int(p.name[5:-6]) for p in (Path(run_dir) / CHECKPOINTS).glob("ckpt-*.index"))
+    prefixes, _ = checkpoint_candidates(Path(run_dir) / CHECKPOINTS)
+    return sorted(int(Path(p).name[5:]) for p in prefixes)
 
 
 class Judges:

@@ -165,10 +165,7 @@ def judge_runs(runs: list[Path], data: Path, out: Path, realism_every: int,
     for run in runs:
         cache = judged_dir / f"{run.name}.json"
         done = json.loads(cache.read_text()) if cache.is_file() else {}
-        steps = qj.checkpoint_steps(run)
-        if not (run / "summary.json").is_file():
-            steps = steps[:-1]  # still training: the newest may be mid-write
-        for step in steps:
+        for step in qj.checkpoint_steps(run):
             realism = step % realism_every == 0
             if str(step) in done and ("two_sample" in done[str(step)] or not realism):
                 continue
